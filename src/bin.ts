@@ -1,0 +1,19 @@
+/** The command-line entry: the only module that touches `process`. */
+
+import { rpmArch } from "./cli/context.ts";
+import { runCli } from "./cli/program.ts";
+
+// A closed pipe (`bootstream list | head`) is not an error worth a stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
+process.exitCode = await runCli(process.argv.slice(2), {
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  stderrIsTTY: process.stderr.isTTY === true,
+  hostArch: rpmArch(process.arch),
+});

@@ -1,0 +1,131 @@
+/** `bootstream fmt`: rewrite documents in canonical form, or check that they are. */
+import { Command, InvalidArgumentError } from "commander";
+import { describeDifference } from "../canonical/compare.ts";
+import { MAX_INDENT, writeCanonical } from "../canonical/write.ts";
+import { BootstreamError, ERROR_CODES, toBootstreamError } from "../errors.ts";
+import { DOCUMENT_KINDS, type DocumentKind, KINDS, resolveKind } from "../schema/documents.ts";
+import { decodeDocument } from "../schema/parse.ts";
+import { readSources } from "../source/many.ts";
+import { writeFileAtomic } from "../source/write.ts";
+import { writeLine } from "./context.ts";
+import type { CommandKit } from "./program.ts";
+import { toJsonText } from "./render.ts";
+
+interface FmtOptions {
+  check?: boolean;
+  indent?: number;
+  output?: string;
+  kind?: DocumentKind;
+  json?: boolean;
+}
+
+interface FmtResult {
+  source: string;
+  canonical: boolean;
+  reason?: string;
+  written?: boolean;
+  error?: ReturnType<BootstreamError["toJSON"]>;
+}
+
+export function parseIndent(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_INDENT) {
+    throw new InvalidArgumentError(`expected a whole number from 0 to ${MAX_INDENT}`);
+  }
+  return n;
+}
+
+/** The canonical text of a document's bytes, keeping its indent unless one is given. */
+export function formatBytes(
+  bytes: Uint8Array,
+  options: { indent?: number; kind?: DocumentKind },
+): { text: string; canonical: string } {
+  const { text, value, indent: own } = decodeDocument(bytes);
+  const spec = KINDS[resolveKind(value, options.kind)];
+  const indent = options.indent ?? own ?? spec.defaultIndent;
+  return { text, canonical: writeCanonical(value, spec.writeLayout, { indent }) };
+}
+
+export function registerFmt(kit: CommandKit): Command {
+  const { ctx } = kit;
+  return new Command("fmt")
+    .description("rewrite documents in canonical form (Go encoding/json order and layout)")
+    .argument("<file...>", "files to format, or - to format standard input to standard output")
+    .option("--check", "change nothing; list files that are not canonical (exit 1 if any)")
+    .option("--indent <n>", "spaces per level, 0 for compact (default: the file's own)", parseIndent)
+    .option("-o, --output <file>", "write the result here instead of in place (- for stdout)")
+    .option("--kind <kind>", `document kind instead of detecting it (${DOCUMENT_KINDS.join(", ")})`)
+    .option("--json", "print results as JSON")
+    .addHelpText(
+      "after",
+      `
+Canonical means upstream's order and layout with the file's own content: struct fields in Go
+declaration order, maps sorted, unknown fields kept (after the known ones), a final newline.
+Files are replaced atomically (temporary file + rename).
+
+Examples:
+  bootstream fmt stable.json
+  bootstream fmt --check streams/*.json
+  bootstream fmt --indent 2 -o out.json release.json
+  cat stable.json | bootstream fmt -`,
+    )
+    .action((files: string[], opts: FmtOptions) =>
+      kit.run(opts.json, async () => {
+        if (opts.kind !== undefined && !(DOCUMENT_KINDS as readonly string[]).includes(opts.kind)) {
+          throw new BootstreamError("USAGE", `--kind must be one of ${DOCUMENT_KINDS.join(", ")}`);
+        }
+        if (opts.output !== undefined && files.length !== 1) {
+          throw new BootstreamError("USAGE", "-o/--output takes exactly one input file");
+        }
+        const toStdout =
+          opts.output === "-" || (files.length === 1 && files[0] === "-" && opts.output === undefined);
+        const results: FmtResult[] = [];
+        for await (const item of readSources(files, { stdin: ctx.stdin })) {
+          try {
+            if ("error" in item) throw item.error;
+            const { text, canonical } = formatBytes(item.bytes, {
+              ...(opts.indent === undefined ? {} : { indent: opts.indent }),
+              ...(opts.kind === undefined ? {} : { kind: opts.kind }),
+            });
+            const reason = describeDifference(text, canonical);
+            const result: FmtResult = { source: item.name, canonical: reason === undefined };
+            if (reason !== undefined) result.reason = reason;
+            if (opts.check) {
+              if (reason !== undefined && !opts.json) writeLine(ctx.stdout, item.name);
+            } else if (toStdout) {
+              ctx.stdout.write(canonical);
+            } else if (opts.output !== undefined) {
+              await writeFileAtomic(opts.output, canonical);
+              result.written = true;
+            } else if (reason !== undefined) {
+              if (item.source === "-")
+                throw new BootstreamError("USAGE", "cannot rewrite standard input in place; use -o");
+              await writeFileAtomic(item.source, canonical);
+              result.written = true;
+              if (!opts.json) writeLine(ctx.stderr, `formatted ${item.name}`);
+            }
+            results.push(result);
+          } catch (thrown) {
+            const error = toBootstreamError(thrown);
+            results.push({ source: item.source, canonical: false, error: error.toJSON() });
+            if (!opts.json) {
+              const message = error.message.startsWith(item.source)
+                ? error.message
+                : `${item.source}: ${error.message}`;
+              writeLine(ctx.stderr, `bootstream: ${message}`);
+            }
+          }
+        }
+        if (opts.json) ctx.stdout.write(toJsonText(results));
+        const failed = results.filter((r) => r.error !== undefined);
+        if (failed.length > 0)
+          return Math.max(...failed.map((r) => (r.error ? ERROR_CODES[r.error.code].exit : 2)));
+        if (opts.check) {
+          const bad = results.filter((r) => !r.canonical).length;
+          if (!opts.json && bad > 0) writeLine(ctx.stderr, `${bad} of ${results.length} files not canonical`);
+          return bad > 0 ? 1 : 0;
+        }
+        return 0;
+      }),
+    );
+}

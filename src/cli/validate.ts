@@ -1,0 +1,92 @@
+/** `bootstream validate`: check many documents in one run, one line per problem. */
+import { Command, Option } from "commander";
+import { type BootstreamError, toBootstreamError } from "../errors.ts";
+import { DOCUMENT_KINDS, type DocumentKind } from "../schema/documents.ts";
+import { checkDocument } from "../schema/parse.ts";
+import { readSources } from "../source/many.ts";
+import { writeLine } from "./context.ts";
+import { type CommandKit, streamBaseUrlOption } from "./program.ts";
+import { toJsonText } from "./render.ts";
+
+interface ValidateResult {
+  source: string;
+  kind?: DocumentKind;
+  valid: boolean;
+  issues: { pointer: string; message: string; line?: number; column?: number }[];
+  error?: ReturnType<BootstreamError["toJSON"]>;
+}
+
+export function registerValidate(kit: CommandKit): Command {
+  const { ctx } = kit;
+  return new Command("validate")
+    .description("check documents against their schema (kind detected, or --kind)")
+    .argument("<source...>", "files, - for stdin, http(s) URLs or stream names")
+    .addOption(new Option("--kind <kind>", "document kind instead of detecting it").choices(DOCUMENT_KINDS))
+    .option("--strict", "also report fields no schema knows")
+    .option("--json", "print results as JSON")
+    .addOption(streamBaseUrlOption())
+    .addHelpText(
+      "after",
+      `
+Each problem is printed on its own line as FILE: /json/pointer: expected ..., found ...
+Exit status: 0 all valid, 1 any invalid, 2 any source unreadable.
+
+Examples:
+  bootstream validate stable.json next.json testing.json
+  curl -s https://example.com/stable.json | bootstream validate -
+  bootstream validate --kind updates --json updates/stable.json`,
+    )
+    .action(
+      (
+        sources: string[],
+        opts: { kind?: DocumentKind; strict?: boolean; json?: boolean; streamBaseUrl?: string },
+      ) =>
+        kit.run(opts.json, async () => {
+          const results: ValidateResult[] = [];
+          const baseUrl = opts.streamBaseUrl ?? ctx.env.BOOTSTREAM_STREAM_BASE_URL;
+          for await (const item of readSources(sources, {
+            stdin: ctx.stdin,
+            ...(baseUrl ? { streamBaseUrl: baseUrl } : {}),
+          })) {
+            if ("error" in item) {
+              const error = toBootstreamError(item.error);
+              results.push({ source: item.source, valid: false, issues: [], error: error.toJSON() });
+              if (!opts.json) writeLine(ctx.stderr, `bootstream: ${error.message}`);
+              continue;
+            }
+            try {
+              const check = checkDocument(item.bytes, {
+                ...(opts.kind === undefined ? {} : { kind: opts.kind }),
+                strict: opts.strict === true,
+              });
+              results.push({
+                source: item.name,
+                ...(check.kind === undefined ? {} : { kind: check.kind }),
+                valid: check.issues.length === 0,
+                issues: check.issues,
+              });
+              if (!opts.json) {
+                for (const issue of check.issues)
+                  writeLine(ctx.stdout, `${item.name}: ${issue.pointer || "/"}: ${issue.message}`);
+              }
+            } catch (thrown) {
+              const error = toBootstreamError(thrown);
+              results.push({ source: item.name, valid: false, issues: [], error: error.toJSON() });
+              if (!opts.json) writeLine(ctx.stderr, `bootstream: ${item.name}: ${error.message}`);
+            }
+          }
+          const unreadable = results.filter((r) => r.error !== undefined).length;
+          const invalid = results.filter((r) => !r.valid && r.error === undefined).length;
+          if (opts.json) ctx.stdout.write(toJsonText(results));
+          else {
+            const valid = results.length - invalid - unreadable;
+            writeLine(
+              ctx.stderr,
+              `${results.length} ${results.length === 1 ? "document" : "documents"}: ${valid} valid, ${invalid} invalid` +
+                (unreadable > 0 ? `, ${unreadable} unreadable` : ""),
+            );
+          }
+          return unreadable > 0 ? 2 : invalid > 0 ? 1 : 0;
+        }),
+    );
+}

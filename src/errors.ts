@@ -1,0 +1,120 @@
+/**
+ * The one error type of bootstream. Every failure the library reports is a
+ * BootstreamError with a code from a closed set; the CLI maps the code to an exit
+ * status and the HTTP server to a response status, each through the table below,
+ * so callers and tests branch on `code`, never on message text.
+ */
+
+export const ERROR_CODES = {
+  /** A document does not match its schema, or is not JSON at all. */
+  INVALID_DOCUMENT: { exit: 1, http: 422 },
+  /** A document's kind could not be recognised (and none was given). */
+  UNKNOWN_KIND: { exit: 1, http: 422 },
+  /** An architecture, platform, format, region, stream or file does not exist. */
+  NOT_FOUND: { exit: 1, http: 404 },
+  /** Downloaded or stored bytes do not hash to the expected digest. */
+  CHECKSUM_MISMATCH: { exit: 1, http: 422 },
+  /** An OpenPGP signature does not verify against the given keys. */
+  SIGNATURE_INVALID: { exit: 1, http: 422 },
+  /** A precondition failed: someone else changed the object first. */
+  CONFLICT: { exit: 1, http: 412 },
+  /** Credentials are missing or wrong. */
+  UNAUTHORIZED: { exit: 2, http: 401 },
+  /** A lint policy rule was violated. */
+  POLICY_VIOLATION: { exit: 1, http: 422 },
+  /** Input is larger than the limit for its kind. */
+  TOO_LARGE: { exit: 2, http: 413 },
+  /** Reading or writing a file, URL or object failed. */
+  IO: { exit: 2, http: 502 },
+  /** The command line or request was malformed. */
+  USAGE: { exit: 2, http: 400 },
+} as const satisfies Record<string, { exit: 0 | 1 | 2; http: number }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** One problem found in a document, located by a JSON pointer (RFC 6901). */
+export interface Issue {
+  /** JSON pointer of the offending value; "" is the whole document. */
+  pointer: string;
+  /** What was expected, then what was found, as one readable sentence. */
+  message: string;
+  /** Line and column (1-based) where known, for syntax errors. */
+  line?: number;
+  column?: number;
+}
+
+export interface BootstreamErrorOptions {
+  /** JSON pointer or file/URL/object path the error is about. */
+  path?: string;
+  cause?: unknown;
+  /** Every problem found, when there is more than one (validation). */
+  issues?: readonly Issue[];
+}
+
+export class BootstreamError extends Error {
+  override readonly name = "BootstreamError";
+  readonly code: ErrorCode;
+  readonly path: string | undefined;
+  readonly issues: readonly Issue[];
+
+  constructor(code: ErrorCode, message: string, options: BootstreamErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.path = options.path;
+    this.issues = options.issues ?? [];
+  }
+
+  get exitCode(): 0 | 1 | 2 {
+    return ERROR_CODES[this.code].exit;
+  }
+
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; path?: string; issues?: readonly Issue[] } {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.path === undefined ? {} : { path: this.path }),
+      ...(this.issues.length === 0 ? {} : { issues: this.issues }),
+    };
+  }
+}
+
+export function isBootstreamError(value: unknown): value is BootstreamError {
+  return value instanceof BootstreamError;
+}
+
+/** Wraps anything thrown into a BootstreamError, keeping the original as cause. */
+export function toBootstreamError(
+  value: unknown,
+  fallback: ErrorCode = "IO",
+  path?: string,
+): BootstreamError {
+  if (value instanceof BootstreamError) return value;
+  const message = value instanceof Error ? value.message : String(value);
+  return new BootstreamError(fallback, message, { cause: value, ...(path === undefined ? {} : { path }) });
+}
+
+/** Escapes one reference token of a JSON pointer (RFC 6901 section 3). */
+export function escapePointerToken(token: string | number): string {
+  return String(token).replaceAll("~", "~0").replaceAll("/", "~1");
+}
+
+export function toPointer(path: readonly (string | number)[]): string {
+  let out = "";
+  for (const token of path) out += `/${escapePointerToken(token)}`;
+  return out;
+}
+
+export function parsePointer(pointer: string): string[] {
+  if (pointer === "") return [];
+  if (!pointer.startsWith("/")) {
+    throw new BootstreamError("USAGE", `JSON pointer must start with "/", got ${JSON.stringify(pointer)}`);
+  }
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((t) => t.replaceAll("~1", "/").replaceAll("~0", "~"));
+}

@@ -1,0 +1,252 @@
+/**
+ * The document kinds bootstream knows, how to tell them apart, and how to validate one
+ * into a list of located issues.
+ */
+import type { z } from "zod";
+import { type Layout, layoutOf, PRESERVE } from "../canonical/layout.ts";
+import { BootstreamError, type Issue, toPointer } from "../errors.ts";
+import { buildMetaSchema } from "./build-meta.ts";
+import { releaseSchema } from "./release.ts";
+import { releaseIndexSchema } from "./release-index.ts";
+import { streamSchema } from "./stream.ts";
+import { updatesSchema } from "./updates.ts";
+
+export const DOCUMENT_KINDS = ["stream", "release", "release-index", "updates", "build-meta"] as const;
+export type DocumentKind = (typeof DOCUMENT_KINDS)[number];
+
+export interface KindSpec {
+  readonly kind: DocumentKind;
+  readonly title: string;
+  readonly schema: z.ZodType;
+  /** Field layout derived from the schema (key order, and what counts as unknown). */
+  readonly layout: Layout;
+  /** How canonical output orders keys: the schema's Go order, or the producer's own order. */
+  readonly writeLayout: Layout;
+  /** Indent used when a document of this kind is written from scratch. */
+  readonly defaultIndent: number;
+}
+
+export const KINDS: Readonly<Record<DocumentKind, KindSpec>> = {
+  stream: {
+    kind: "stream",
+    title: "stream.json",
+    schema: streamSchema,
+    layout: layoutOf(streamSchema),
+    writeLayout: layoutOf(streamSchema),
+    defaultIndent: 4,
+  },
+  release: {
+    kind: "release",
+    title: "release.json",
+    schema: releaseSchema,
+    layout: layoutOf(releaseSchema),
+    writeLayout: layoutOf(releaseSchema),
+    defaultIndent: 2,
+  },
+  "release-index": {
+    kind: "release-index",
+    title: "releases.json (release index)",
+    schema: releaseIndexSchema,
+    layout: layoutOf(releaseIndexSchema),
+    writeLayout: layoutOf(releaseIndexSchema),
+    defaultIndent: 2,
+  },
+  updates: {
+    kind: "updates",
+    title: "updates/<stream>.json (update graph hints)",
+    schema: updatesSchema,
+    layout: layoutOf(updatesSchema),
+    writeLayout: layoutOf(updatesSchema),
+    defaultIndent: 2,
+  },
+  "build-meta": {
+    kind: "build-meta",
+    title: "coreos-assembler build meta.json",
+    schema: buildMetaSchema,
+    layout: layoutOf(buildMetaSchema),
+    writeLayout: PRESERVE,
+    defaultIndent: 4,
+  },
+};
+
+export const UNKNOWN_KIND_PREFIX = "cannot tell the document kind";
+
+export function isDocumentKind(value: string): value is DocumentKind {
+  return (DOCUMENT_KINDS as readonly string[]).includes(value);
+}
+
+/** Tells the kind from the top-level shape; undefined when nothing matches. */
+export function detectKind(value: unknown): DocumentKind | undefined {
+  if (!isPlainObject(value)) return undefined;
+  if ("architectures" in value) {
+    if ("release" in value) return "release";
+    const arches = value.architectures;
+    if (isPlainObject(arches)) {
+      for (const arch of Object.values(arches)) {
+        if (isPlainObject(arch) && "media" in arch) return "release";
+      }
+    }
+    return "stream";
+  }
+  if (Array.isArray(value.releases)) {
+    if ("note" in value) return "release-index";
+    const first = value.releases[0];
+    if (
+      isPlainObject(first) &&
+      (typeof first.metadata === "string" || "commits" in first || "oci-images" in first)
+    ) {
+      return "release-index";
+    }
+    return "updates";
+  }
+  if ("buildid" in value || "ostree-commit" in value) return "build-meta";
+  return undefined;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Picks the kind: the one asked for, else the detected one, else UNKNOWN_KIND. */
+export function resolveKind(value: unknown, requested?: DocumentKind): DocumentKind {
+  if (requested !== undefined) return requested;
+  if (!isPlainObject(value)) {
+    throw new BootstreamError(
+      "INVALID_DOCUMENT",
+      `expected a JSON object at the top level, found ${describeValue(value)}`,
+      {
+        path: "",
+        issues: [
+          { pointer: "", message: `expected a JSON object at the top level, found ${describeValue(value)}` },
+        ],
+      },
+    );
+  }
+  const kind = detectKind(value);
+  if (kind === undefined) {
+    const keys = Object.keys(value)
+      .slice(0, 6)
+      .map((k) => JSON.stringify(k));
+    const message =
+      `${UNKNOWN_KIND_PREFIX}: expected the top-level keys of a stream (stream, metadata, architectures), ` +
+      "release (release, stream, architectures), release index (note, releases), updates (stream, releases) " +
+      `or build meta (buildid, ostree-commit), found ${keys.length === 0 ? "no keys" : keys.join(", ")}; pass --kind`;
+    throw new BootstreamError("UNKNOWN_KIND", message, { path: "", issues: [{ pointer: "", message }] });
+  }
+  return kind;
+}
+
+export interface ValidateOptions {
+  /** Also report fields no schema knows (they are kept either way). */
+  strict?: boolean;
+}
+
+/** Every problem in `value` as a document of `kind`; empty when valid. */
+export function validateValue(value: unknown, kind: DocumentKind, options: ValidateOptions = {}): Issue[] {
+  const spec = KINDS[kind];
+  const result = spec.schema.safeParse(value);
+  const issues = result.success ? [] : result.error.issues.map((issue) => toIssue(issue, value));
+  if (options.strict) issues.push(...unknownFields(value, spec.layout));
+  return issues;
+}
+
+type ZodIssue = z.core.$ZodIssue;
+
+function toIssue(issue: ZodIssue, root: unknown): Issue {
+  const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
+  const pointer = toPointer(path);
+  const found = valueAt(root, path);
+  switch (issue.code) {
+    case "invalid_type":
+      return { pointer, message: `expected ${withArticle(issue.expected)}, found ${describeValue(found)}` };
+    case "invalid_key": {
+      const inner = issue.issues[0];
+      const expectation = inner === undefined ? "a valid key" : expectationOf(inner);
+      return {
+        pointer,
+        message: `expected a key that is ${expectation}, found key ${JSON.stringify(path.at(-1))}`,
+      };
+    }
+    case "invalid_value":
+      return {
+        pointer,
+        message: `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, found ${describeValue(found)}`,
+      };
+    default:
+      return { pointer, message: `expected ${expectationOf(issue)}, found ${describeValue(found)}` };
+  }
+}
+
+/** Our schemas carry the expectation as the message; zod's defaults get reworded. */
+function expectationOf(issue: {
+  code?: string;
+  message: string;
+  minimum?: unknown;
+  maximum?: unknown;
+}): string {
+  const m = issue.message;
+  if (!/^(Invalid|Too (small|big)|Expected)/.test(m)) return m;
+  if (issue.code === "too_small") return `at least ${String(issue.minimum)}`;
+  if (issue.code === "too_big") return `at most ${String(issue.maximum)}`;
+  return m.replace(/^Invalid input: /, "").replace(/^expected /, "");
+}
+
+function withArticle(type: string): string {
+  if (type === "object" || type === "array") return `an ${type}`;
+  if (type === "nonoptional") return "a value";
+  return `a ${type}`;
+}
+
+export function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
+  let v: unknown = root;
+  for (const token of path) {
+    if (typeof v !== "object" || v === null) return undefined;
+    v = Object.hasOwn(v, token) ? (v as Record<string | number, unknown>)[token] : undefined;
+  }
+  return v;
+}
+
+export function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing (the field is missing)";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return value.length === 0 ? "an empty array" : `an array of ${value.length}`;
+  switch (typeof value) {
+    case "string": {
+      if (value === "") return 'an empty string ""';
+      const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+      return JSON.stringify(shown);
+    }
+    case "object":
+      return "an object";
+    default:
+      return String(value);
+  }
+}
+
+function unknownFields(value: unknown, layout: Layout): Issue[] {
+  const out: Issue[] = [];
+  const walk = (v: unknown, lay: Layout, path: (string | number)[]): void => {
+    if (typeof v !== "object" || v === null) return;
+    if (lay.kind === "array" && Array.isArray(v)) {
+      v.forEach((item, i) => {
+        walk(item, lay.element, [...path, i]);
+      });
+    } else if (lay.kind === "map" && !Array.isArray(v)) {
+      for (const [k, item] of Object.entries(v)) walk(item, lay.value, [...path, k]);
+    } else if (lay.kind === "struct" && !Array.isArray(v)) {
+      for (const [k, item] of Object.entries(v)) {
+        const field = lay.fields.get(k);
+        if (field === undefined) {
+          out.push({
+            pointer: toPointer([...path, k]),
+            message: `expected only known fields, found unknown field ${JSON.stringify(k)}`,
+          });
+        } else {
+          walk(item, field, [...path, k]);
+        }
+      }
+    }
+  };
+  walk(value, layout, []);
+  return out;
+}

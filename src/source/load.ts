@@ -1,0 +1,47 @@
+/** Read a SOURCE and parse it as a document, naming the source in every error. */
+import { BootstreamError } from "../errors.ts";
+import { type DocumentKind, KINDS } from "../schema/documents.ts";
+import { acceptDocument, checkDocument, type ParsedDocument } from "../schema/parse.ts";
+import type { Stream } from "../schema/stream.ts";
+import { type ReadSourceOptions, readSource } from "./read.ts";
+
+export interface LoadedDocument {
+  name: string;
+  bytes: Uint8Array;
+  document: ParsedDocument;
+}
+
+/** Reads and parses any document kind (detected unless `kind` is given). */
+export async function loadDocument(
+  source: string,
+  options: ReadSourceOptions & { kind?: DocumentKind } = {},
+): Promise<LoadedDocument> {
+  const { name, bytes } = await readSource(source, options);
+  const result = checkDocument(bytes, options.kind === undefined ? {} : { kind: options.kind });
+  return { name, bytes, document: acceptDocument(result, name) };
+}
+
+/**
+ * Reads a stream. Another known kind (a release.json, say) is refused by name; an
+ * unrecognisable document is checked as a stream so the messages say what is missing.
+ */
+export async function loadStream(
+  source: string,
+  options: ReadSourceOptions = {},
+): Promise<{ name: string; stream: Stream }> {
+  const { name, bytes } = await readSource(source, options);
+  let result = checkDocument(bytes);
+  if (result.kind !== undefined && result.kind !== "stream") {
+    throw new BootstreamError(
+      "INVALID_DOCUMENT",
+      `${name}: expected a stream.json document, found ${KINDS[result.kind].title}`,
+      {
+        path: "",
+      },
+    );
+  }
+  if (result.kind === undefined && typeof result.data === "object" && result.data !== null) {
+    result = checkDocument(result.data, { kind: "stream" });
+  }
+  return { name, stream: acceptDocument(result, name).data as Stream };
+}

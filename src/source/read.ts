@@ -1,0 +1,185 @@
+/**
+ * Reads a SOURCE as the CLI contract defines it: a file path, `-` (standard input), an
+ * http(s) URL, or a bare stream name resolved against a stream base URL. Every reader
+ * stops at a size limit, so a huge or endless input fails fast instead of filling memory.
+ */
+import { open } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { BootstreamError } from "../errors.ts";
+
+/** Streams are ~60 KB; anything this large is not stream metadata. */
+export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_STREAM_BASE_URL = "https://builds.coreos.fedoraproject.org/streams/";
+const FETCH_TIMEOUT_MS = 60_000;
+
+export interface ReadSourceOptions {
+  stdin?: Readable;
+  /** Base URL that bare stream names resolve against (a trailing "/" is added if missing). */
+  streamBaseUrl?: string;
+  maxBytes?: number;
+  signal?: AbortSignal;
+}
+
+export interface SourceBytes {
+  /** How to name the source in messages. */
+  name: string;
+  bytes: Uint8Array;
+}
+
+const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** What kind of SOURCE a string is (a bare stream name only when no such file exists). */
+export function classifySource(source: string): "stdin" | "url" | "name" | "file" {
+  if (source === "-") return "stdin";
+  if (/^https?:\/\//i.test(source)) return "url";
+  if (STREAM_NAME.test(source) && !source.endsWith(".json")) return "name";
+  return "file";
+}
+
+export function streamUrl(name: string, baseUrl: string = DEFAULT_STREAM_BASE_URL): string {
+  // URL resolution drops the last path segment of a base without a trailing "/".
+  const base = baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
+  return new URL(`${encodeURIComponent(name)}.json`, base).href;
+}
+
+function tooLarge(name: string, max: number): BootstreamError {
+  return new BootstreamError(
+    "TOO_LARGE",
+    `${name} is larger than ${formatBytes(max)}, the limit for a metadata document`,
+    { path: name },
+  );
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${Math.round((n / (1024 * 1024)) * 10) / 10} MiB`;
+  if (n >= 1024) return `${Math.round((n / 1024) * 10) / 10} KiB`;
+  return `${n} B`;
+}
+
+async function collect(
+  chunks: AsyncIterable<Uint8Array | string>,
+  name: string,
+  max: number,
+): Promise<Uint8Array> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of chunks) {
+    const buf =
+      typeof chunk === "string"
+        ? Buffer.from(chunk)
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    size += buf.length;
+    if (size > max) throw tooLarge(name, max);
+    parts.push(buf);
+  }
+  return Buffer.concat(parts, size);
+}
+
+async function readFileCapped(path: string, max: number): Promise<Uint8Array> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, "r");
+  } catch (cause) {
+    throw ioError(path, cause);
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory())
+      throw new BootstreamError("IO", `${path} is a directory, expected a file`, { path });
+    if (info.isFile()) {
+      if (info.size > max) throw tooLarge(path, max);
+      const buf = Buffer.allocUnsafe(info.size);
+      let offset = 0;
+      while (offset < info.size) {
+        const { bytesRead } = await handle.read(buf, offset, info.size - offset, offset);
+        if (bytesRead === 0) break;
+        offset += bytesRead;
+      }
+      return buf.subarray(0, offset);
+    }
+    // FIFOs and character devices: read as a stream, still capped.
+    return await collect(handle.createReadStream({ autoClose: false }), path, max);
+  } catch (cause) {
+    if (cause instanceof BootstreamError) throw cause;
+    throw ioError(path, cause);
+  } finally {
+    await handle.close();
+  }
+}
+
+function ioError(path: string, cause: unknown): BootstreamError {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  const reason =
+    code === "ENOENT"
+      ? "no such file"
+      : code === "EACCES"
+        ? "permission denied"
+        : code === "EISDIR"
+          ? "is a directory, expected a file"
+          : cause instanceof Error
+            ? cause.message
+            : String(cause);
+  return new BootstreamError(code === "ENOENT" ? "NOT_FOUND" : "IO", `cannot read ${path}: ${reason}`, {
+    path,
+    cause,
+  });
+}
+
+export async function fetchCapped(url: string, max: number, signal?: AbortSignal): Promise<Uint8Array> {
+  const timeout = AbortSignal.timeout(FETCH_TIMEOUT_MS);
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      redirect: "follow",
+    });
+  } catch (cause) {
+    const reason = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).message;
+    throw new BootstreamError("IO", `cannot fetch ${url}: ${reason}`, { path: url, cause });
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new BootstreamError(
+      response.status === 404 ? "NOT_FOUND" : "IO",
+      `cannot fetch ${url}: HTTP ${response.status} ${response.statusText}`.trimEnd(),
+      { path: url },
+    );
+  }
+  const length = Number(response.headers.get("content-length") ?? Number.NaN);
+  if (length > max) {
+    await response.body?.cancel();
+    throw tooLarge(url, max);
+  }
+  if (response.body === null) return new Uint8Array();
+  try {
+    return await collect(response.body, url, max);
+  } catch (cause) {
+    if (cause instanceof BootstreamError) throw cause;
+    throw new BootstreamError("IO", `cannot fetch ${url}: ${(cause as Error).message}`, { path: url, cause });
+  }
+}
+
+/** Reads one SOURCE into memory. */
+export async function readSource(source: string, options: ReadSourceOptions = {}): Promise<SourceBytes> {
+  const max = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  switch (classifySource(source)) {
+    case "stdin": {
+      if (options.stdin === undefined) throw new BootstreamError("USAGE", "standard input is not available");
+      return { name: "-", bytes: await collect(options.stdin, "standard input", max) };
+    }
+    case "url":
+      return { name: source, bytes: await fetchCapped(source, max, options.signal) };
+    case "name": {
+      // A file of that name wins over a stream name, so `validate stable` on a local file works.
+      try {
+        return { name: source, bytes: await readFileCapped(source, max) };
+      } catch (error) {
+        if (!(error instanceof BootstreamError && error.code === "NOT_FOUND")) throw error;
+      }
+      const url = streamUrl(source, options.streamBaseUrl);
+      return { name: url, bytes: await fetchCapped(url, max, options.signal) };
+    }
+    default:
+      return { name: source, bytes: await readFileCapped(source, max) };
+  }
+}
