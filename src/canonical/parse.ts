@@ -333,16 +333,9 @@ export function decodeUtf8(bytes: Uint8Array): string {
     return utf8.decode(bytes);
   } catch (cause) {
     const offset = firstInvalidUtf8Offset(bytes);
-    throw new BootstreamError(
-      "INVALID_DOCUMENT",
-      `expected UTF-8 text, found an invalid byte 0x${(bytes[offset] ?? 0).toString(16).padStart(2, "0")} at byte offset ${offset}`,
-      {
-        cause,
-        issues: [
-          { pointer: "", message: `expected UTF-8 text, found an invalid byte at byte offset ${offset}` },
-        ],
-      },
-    );
+    const byte = (bytes[offset] ?? 0).toString(16).padStart(2, "0");
+    const message = `expected UTF-8 text, found an invalid byte 0x${byte} at byte offset ${offset}`;
+    throw new BootstreamError("INVALID_DOCUMENT", message, { cause, issues: [{ pointer: "", message }] });
   }
 }
 

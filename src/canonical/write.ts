@@ -36,7 +36,8 @@ function formatNumber(container: object, key: string | number, n: number): strin
   if (!Number.isFinite(n)) {
     throw new BootstreamError("INVALID_DOCUMENT", `cannot write ${n} as JSON`, { path: String(key) });
   }
-  return numberSourceText(container, key, n) ?? String(n);
+  // Go writes negative zero as -0; String(-0) would lose the sign.
+  return numberSourceText(container, key, n) ?? (Object.is(n, -0) ? "-0" : String(n));
 }
 
 export function writeCanonical(value: unknown, layout: Layout, options: WriteOptions = {}): string {

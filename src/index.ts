@@ -1,0 +1,71 @@
+/**
+ * bootstream's library API. Core functions here are pure (no I/O); readers of files and
+ * URLs live in ./source.
+ */
+export { ANY, compareKeys, type Layout, layoutOf, PRESERVE } from "./canonical/layout.ts";
+export { decodeUtf8, type JsonValue, numberSourceText, parseJson } from "./canonical/parse.ts";
+export { detectIndent, goQuote, writeCanonical } from "./canonical/write.ts";
+export {
+  BootstreamError,
+  ERROR_CODES,
+  type ErrorCode,
+  type Issue,
+  isBootstreamError,
+  parsePointer,
+  toPointer,
+} from "./errors.ts";
+export {
+  ARTIFACT_KINDS,
+  type ArtifactKind,
+  type ArtifactQuery,
+  type ArtifactRef,
+  type CloudImage,
+  findArtifacts,
+  findImage,
+  getArchitecture,
+  type ImageQuery,
+  isRegionalPlatform,
+  listArtifacts,
+  listImages,
+} from "./query/index.ts";
+export type { BuildArtifact, BuildMeta } from "./schema/build-meta.ts";
+export {
+  DOCUMENT_KINDS,
+  type DocumentKind,
+  detectKind,
+  KINDS,
+  validateValue,
+} from "./schema/documents.ts";
+export {
+  type AnyDocument,
+  type CanonicalOptions,
+  type CheckResult,
+  checkDocument,
+  type DocumentInput,
+  type ParsedDocument,
+  type ParseOptions,
+  parseBuildMeta,
+  parseDocument,
+  parseRelease,
+  parseReleaseIndex,
+  parseStream,
+  parseUpdates,
+  toCanonicalJSON,
+} from "./schema/parse.ts";
+export type { Release, ReleaseArch, ReleaseArtifact, ReleaseMedia } from "./schema/release.ts";
+export type { IndexRelease, ReleaseIndex } from "./schema/release-index.ts";
+export type {
+  ContainerImage,
+  GcpImage,
+  ImageFormat,
+  PlatformArtifacts,
+  RegionImage,
+  RegionObject,
+  Stream,
+  StreamArch,
+  StreamArtifact,
+  StreamExtensions,
+  StreamImages,
+} from "./schema/stream.ts";
+export type { Updates, UpdatesRelease } from "./schema/updates.ts";
+export { VERSION } from "./version.ts";

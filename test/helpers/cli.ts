@@ -1,0 +1,65 @@
+/** Runs the CLI in-process with captured stdio, as bin.ts would with a real process. */
+import { spawn } from "node:child_process";
+import { PassThrough, Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { runCli } from "../../src/cli/program.ts";
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runBootstream(
+  args: string[],
+  options: { stdin?: string | Buffer; env?: Record<string, string> } = {},
+): Promise<CliRun> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on("data", (c: Buffer) => out.push(c));
+  stderr.on("data", (c: Buffer) => err.push(c));
+  const code = await runCli(args, {
+    stdin: Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]),
+    stdout,
+    stderr,
+    env: options.env ?? {},
+    stderrIsTTY: false,
+    hostArch: "x86_64",
+  });
+  return { code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
+}
+
+export const BIN = fileURLToPath(new URL("../../bin/bootstream.js", import.meta.url));
+
+/** Runs the real executable in a child process (for stdin, pipes and exit codes end to end). */
+export function spawnBootstream(
+  args: string[],
+  options: { stdin?: string | Buffer; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 30_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (signal) reject(new Error(`bootstream killed by ${signal}: ${Buffer.concat(err).toString()}`));
+      resolve({
+        code: code ?? -1,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+      });
+    });
+    // The child may exit before reading all input (a size limit); that is not a test error.
+    child.stdin.on("error", () => {});
+    child.stdin.end(options.stdin ?? "");
+  });
+}

@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import * as api from "../src/index.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+describe("library API", () => {
+  it("exports the documented functions", () => {
+    for (const name of [
+      "parseStream",
+      "parseRelease",
+      "parseDocument",
+      "toCanonicalJSON",
+      "findArtifacts",
+      "findImage",
+    ]) {
+      assert.equal(typeof (api as Record<string, unknown>)[name], "function", name);
+    }
+  });
+
+  it("runs the README example against the package name, as a user would import it", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const block = /## Library[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(block, "README has a ts example under ## Library");
+    assert.match(block, /from "bootstream"/);
+    // Inside the package root, so `import "bootstream"` resolves through package.json "exports".
+    const dir = join(ROOT, "test-output");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "readme-example.ts");
+    writeFileSync(file, block);
+    const out = execFileSync(process.execPath, ["--import", "tsx", file], { cwd: ROOT, encoding: "utf8" });
+    const [iso] = api.findArtifacts(api.parseStream(readFileSync(join(ROOT, "examples/fcos-stable.json"))), {
+      architecture: "x86_64",
+      platform: "metal",
+      format: "iso",
+    });
+    assert.deepEqual(out.trimEnd().split("\n"), [
+      `https://builds.coreos.fedoraproject.org/prod/streams/stable/builds/44.20260707.3.1/x86_64/fedora-coreos-44.20260707.3.1-live-iso.x86_64.iso ${iso?.artifact.sha256}`,
+      "ami-01695f9dc8000aeb8",
+      "true",
+    ]);
+  });
+
+  it("throws BootstreamError with a code and pointer for invalid input", () => {
+    assert.throws(
+      () => api.parseStream('{"stream": "s", "metadata": {"last-modified": "now"}, "architectures": {}}'),
+      (error: unknown) => {
+        assert.ok(api.isBootstreamError(error));
+        assert.equal(error.code, "INVALID_DOCUMENT");
+        assert.equal(error.path, "/metadata/last-modified");
+        assert.equal(error.exitCode, 1);
+        assert.equal(error.httpStatus, 422);
+        return true;
+      },
+    );
+  });
+
+  it("parseDocument detects each kind and rejects what it cannot tell", () => {
+    assert.equal(
+      api.parseDocument(readFileSync(join(ROOT, "test/fixtures/upstream/smg-fcos-releases.json"))).kind,
+      "release-index",
+    );
+    assert.throws(() => api.parseDocument('{"apiVersion": "v1"}'), { code: "UNKNOWN_KIND" });
+    assert.throws(() => api.parseDocument("[]"), { code: "INVALID_DOCUMENT" });
+  });
+});
