@@ -1,5 +1,5 @@
 /** `bootstream fmt`: rewrite documents in canonical form, or check that they are. */
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { describeDifference } from "../canonical/compare.ts";
 import { MAX_INDENT, writeCanonical } from "../canonical/write.ts";
 import { BootstreamError, ERROR_CODES, toBootstreamError } from "../errors.ts";
@@ -54,7 +54,7 @@ export function registerFmt(kit: CommandKit): Command {
     .option("--check", "change nothing; list files that are not canonical (exit 1 if any)")
     .option("--indent <n>", "spaces per level, 0 for compact (default: the file's own)", parseIndent)
     .option("-o, --output <file>", "write the result here instead of in place (- for stdout)")
-    .option("--kind <kind>", `document kind instead of detecting it (${DOCUMENT_KINDS.join(", ")})`)
+    .addOption(new Option("--kind <kind>", "document kind instead of detecting it").choices(DOCUMENT_KINDS))
     .option("--json", "print results as JSON")
     .addHelpText(
       "after",
@@ -71,9 +71,6 @@ Examples:
     )
     .action((files: string[], opts: FmtOptions) =>
       kit.run(opts.json, async () => {
-        if (opts.kind !== undefined && !(DOCUMENT_KINDS as readonly string[]).includes(opts.kind)) {
-          throw new BootstreamError("USAGE", `--kind must be one of ${DOCUMENT_KINDS.join(", ")}`);
-        }
         if (opts.output !== undefined && files.length !== 1) {
           throw new BootstreamError("USAGE", "-o/--output takes exactly one input file");
         }

@@ -4,7 +4,7 @@ import { BootstreamError } from "../errors.ts";
 import { type CloudImage, findImage, isRegionalPlatform, listImages } from "../query/index.ts";
 import { loadStream } from "../source/load.ts";
 import { writeLine } from "./context.ts";
-import { type CommandKit, streamBaseUrlOption } from "./program.ts";
+import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
 import { archOption } from "./query.ts";
 import { renderTable, toJsonText } from "./render.ts";
 
@@ -74,11 +74,7 @@ Examples:
     )
     .action((source: string, opts: ImageOptions) =>
       kit.run(opts.json, async () => {
-        const baseUrl = opts.streamBaseUrl ?? ctx.env.BOOTSTREAM_STREAM_BASE_URL;
-        const { stream } = await loadStream(source, {
-          stdin: ctx.stdin,
-          ...(baseUrl ? { streamBaseUrl: baseUrl } : {}),
-        });
+        const { stream } = await loadStream(source, sourceOptions(ctx, opts));
         const query = { architecture: opts.arch, platform: opts.platform };
         const images =
           isRegionalPlatform(opts.platform) && opts.region === undefined

@@ -4,7 +4,7 @@ import { listArtifacts, listImages } from "../query/index.ts";
 import type { Stream } from "../schema/stream.ts";
 import { loadStream } from "../source/load.ts";
 import { writeLine } from "./context.ts";
-import { type CommandKit, streamBaseUrlOption } from "./program.ts";
+import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
 import { renderTable, toJsonText } from "./render.ts";
 
 export interface StreamListing {
@@ -73,11 +73,7 @@ Examples:
     )
     .action((source: string, opts: { json?: boolean; streamBaseUrl?: string }) =>
       kit.run(opts.json, async () => {
-        const baseUrl = opts.streamBaseUrl ?? ctx.env.BOOTSTREAM_STREAM_BASE_URL;
-        const { stream } = await loadStream(source, {
-          stdin: ctx.stdin,
-          ...(baseUrl ? { streamBaseUrl: baseUrl } : {}),
-        });
+        const { stream } = await loadStream(source, sourceOptions(ctx, opts));
         const listing = summarizeStream(stream);
         if (opts.json) {
           ctx.stdout.write(toJsonText(listing));

@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { toBootstreamError } from "../errors.ts";
+import type { ReadSourceOptions } from "../source/read.ts";
 import { VERSION } from "../version.ts";
 import type { CliContext } from "./context.ts";
 import { writeLine } from "./context.ts";
@@ -20,6 +21,12 @@ export interface CommandKit {
   ctx: CliContext;
   /** Runs `body`; its number (or a caught error's code) becomes the exit status. */
   run(json: boolean | undefined, body: () => Promise<number>): Promise<void>;
+}
+
+/** How commands read SOURCE arguments: stdin from the context, the stream base URL from flag or env. */
+export function sourceOptions(ctx: CliContext, opts: { streamBaseUrl?: string }): ReadSourceOptions {
+  const baseUrl = opts.streamBaseUrl ?? ctx.env.BOOTSTREAM_STREAM_BASE_URL;
+  return { stdin: ctx.stdin, ...(baseUrl ? { streamBaseUrl: baseUrl } : {}) };
 }
 
 export function streamBaseUrlOption(): Option {

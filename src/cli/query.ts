@@ -4,7 +4,7 @@ import { BootstreamError } from "../errors.ts";
 import { ARTIFACT_KINDS, type ArtifactKind, type ArtifactRef, findArtifacts } from "../query/index.ts";
 import { loadStream } from "../source/load.ts";
 import { writeLine } from "./context.ts";
-import { type CommandKit, streamBaseUrlOption } from "./program.ts";
+import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
 import { toJsonText } from "./render.ts";
 
 export const ARTIFACT_FIELDS = ["location", "signature", "sha256", "uncompressed-sha256", "release"] as const;
@@ -68,11 +68,7 @@ Examples:
     )
     .action((source: string, opts: QueryOptions) =>
       kit.run(opts.json, async () => {
-        const baseUrl = opts.streamBaseUrl ?? ctx.env.BOOTSTREAM_STREAM_BASE_URL;
-        const { stream } = await loadStream(source, {
-          stdin: ctx.stdin,
-          ...(baseUrl ? { streamBaseUrl: baseUrl } : {}),
-        });
+        const { stream } = await loadStream(source, sourceOptions(ctx, opts));
         const refs = findArtifacts(stream, {
           architecture: opts.arch,
           ...(opts.platform === undefined ? {} : { platform: opts.platform }),

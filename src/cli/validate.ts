@@ -5,7 +5,7 @@ import { DOCUMENT_KINDS, type DocumentKind } from "../schema/documents.ts";
 import { checkDocument } from "../schema/parse.ts";
 import { readSources } from "../source/many.ts";
 import { writeLine } from "./context.ts";
-import { type CommandKit, streamBaseUrlOption } from "./program.ts";
+import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
 import { toJsonText } from "./render.ts";
 
 interface ValidateResult {
@@ -43,11 +43,7 @@ Examples:
       ) =>
         kit.run(opts.json, async () => {
           const results: ValidateResult[] = [];
-          const baseUrl = opts.streamBaseUrl ?? ctx.env.BOOTSTREAM_STREAM_BASE_URL;
-          for await (const item of readSources(sources, {
-            stdin: ctx.stdin,
-            ...(baseUrl ? { streamBaseUrl: baseUrl } : {}),
-          })) {
+          for await (const item of readSources(sources, sourceOptions(ctx, opts))) {
             if ("error" in item) {
               const error = toBootstreamError(item.error);
               results.push({ source: item.source, valid: false, issues: [], error: error.toJSON() });

@@ -64,3 +64,27 @@ export const digestRef = z.string().regex(/^[^\s@]+@sha256:[0-9a-f]{64}$/, {
 });
 
 export const imageRef = z.string().regex(/^[^\s]+$/, { error: "a container image reference without spaces" });
+
+/**
+ * An artifact: where a file is, its signature and digests. Release and stream differ only
+ * in how a missing uncompressed digest is written (Python None vs Go omitempty).
+ */
+export function artifactSchema<U extends z.ZodType>(uncompressedSha256: U) {
+  return z.looseObject({
+    location: httpUrl,
+    // FCOS signs every artifact, RHCOS installer streams have none; Python writes "" with --no-signatures.
+    signature: signatureUrl.optional(),
+    sha256: sha256,
+    "uncompressed-sha256": uncompressedSha256,
+  });
+}
+
+/** The files of one format, in stream-metadata-go declaration order. */
+export function imageFormatSchema<A extends z.ZodType>(artifact: A) {
+  return z.looseObject({
+    disk: artifact.optional(),
+    kernel: artifact.optional(),
+    initramfs: artifact.optional(),
+    rootfs: artifact.optional(),
+  });
+}

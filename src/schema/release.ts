@@ -7,9 +7,11 @@
 import { z } from "zod";
 import {
   archName,
+  artifactSchema,
   digestRef,
   formatName,
   httpUrl,
+  imageFormatSchema,
   imageRef,
   nonEmpty,
   platformName,
@@ -17,24 +19,11 @@ import {
   releaseVersion,
   rfc3339,
   sha256,
-  signatureUrl,
 } from "./common.ts";
 
-export const releaseArtifact = z.looseObject({
-  location: httpUrl,
-  // Python writes "" with --no-signatures; Go has no omitempty here.
-  signature: signatureUrl.optional(),
-  sha256: sha256,
-  // Python writes None (null) when the build metadata lacks it.
-  "uncompressed-sha256": sha256.nullable().optional(),
-});
-
-export const releaseImageFormat = z.looseObject({
-  disk: releaseArtifact.optional(),
-  kernel: releaseArtifact.optional(),
-  initramfs: releaseArtifact.optional(),
-  rootfs: releaseArtifact.optional(),
-});
+// Python writes None (null) when the build metadata lacks the uncompressed digest.
+export const releaseArtifact = artifactSchema(sha256.nullable().optional());
+export const releaseImageFormat = imageFormatSchema(releaseArtifact);
 
 /** One region's image: `{image}` for aws/aliyun, `{object, bucket, url}` for ibmcloud/powervs. */
 export const releaseRegionImage = z.looseObject({

@@ -6,9 +6,11 @@
 import { z } from "zod";
 import {
   archName,
+  artifactSchema,
   digestRef,
   formatName,
   httpUrl,
+  imageFormatSchema,
   imageRef,
   nonEmpty,
   platformName,
@@ -16,23 +18,10 @@ import {
   releaseVersion,
   rfc3339,
   sha256,
-  signatureUrl,
 } from "./common.ts";
 
-export const streamArtifact = z.looseObject({
-  location: httpUrl,
-  // Present on FCOS artifacts, absent on RHCOS installer streams; Go writes it omitempty.
-  signature: signatureUrl.optional(),
-  sha256: sha256,
-  "uncompressed-sha256": sha256.optional(),
-});
-
-export const imageFormat = z.looseObject({
-  disk: streamArtifact.optional(),
-  kernel: streamArtifact.optional(),
-  initramfs: streamArtifact.optional(),
-  rootfs: streamArtifact.optional(),
-});
+export const streamArtifact = artifactSchema(sha256.optional());
+export const imageFormat = imageFormatSchema(streamArtifact);
 
 export const platformArtifacts = z.looseObject({
   release: releaseVersion,
