@@ -205,9 +205,21 @@ describe("bootstream list", () => {
 });
 
 describe("help", () => {
-  for (const command of ["validate", "fmt", "query", "image", "list"]) {
+  for (const command of [
+    "validate",
+    "fmt",
+    "query",
+    "image",
+    "list",
+    "diff",
+    "lint",
+    "generate",
+    "generate release",
+    "generate stream",
+    "generate index",
+  ]) {
     it(`${command} --help shows examples and exits 0`, async () => {
-      const run = await runBootstream([command, "--help"]);
+      const run = await runBootstream([...command.split(" "), "--help"]);
       assert.equal(run.code, 0);
       assert.match(run.stdout, /Examples:\n {2}bootstream /);
     });

@@ -9,8 +9,11 @@ import type { ReadSourceOptions } from "../source/read.ts";
 import { VERSION } from "../version.ts";
 import type { CliContext } from "./context.ts";
 import { writeLine } from "./context.ts";
+import { registerDiff } from "./diff.ts";
 import { registerFmt } from "./fmt.ts";
+import { registerGenerate } from "./generate.ts";
 import { registerImage } from "./image.ts";
+import { registerLint } from "./lint.ts";
 import { registerList } from "./list.ts";
 import { registerQuery } from "./query.ts";
 import { toJsonText } from "./render.ts";
@@ -77,14 +80,25 @@ Examples:
   bootstream fmt --check streams/*.json`,
   );
 
-  for (const register of [registerValidate, registerFmt, registerQuery, registerImage, registerList]) {
-    const command = register(kit);
-    command.exitOverride().configureOutput({
-      writeOut: (s) => ctx.stdout.write(s),
-      writeErr: (s) => ctx.stderr.write(s),
-    });
-    program.addCommand(command);
-  }
+  const registers = [
+    registerValidate,
+    registerFmt,
+    registerQuery,
+    registerImage,
+    registerList,
+    registerGenerate,
+    registerDiff,
+    registerLint,
+  ];
+  for (const register of registers) program.addCommand(register(kit));
+  // addCommand does not pass these settings down, so apply them to every (sub)command.
+  const configure = (command: Command): void => {
+    command
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
+    command.commands.forEach(configure);
+  };
+  program.commands.forEach(configure);
 
   try {
     await program.parseAsync([...argv], { from: "user" });

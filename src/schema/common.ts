@@ -63,6 +63,13 @@ export const digestRef = z.string().regex(/^[^\s@]+@sha256:[0-9a-f]{64}$/, {
   error: "an image reference pinned by digest (name@sha256:<64 hex>)",
 });
 
+/** Go writes "" for a release whose KubeVirt image had no digest (stream-metadata-go has no omitempty there). */
+export const digestRefOrEmpty = z
+  .string()
+  .refine((v) => v === "" || /^[^\s@]+@sha256:[0-9a-f]{64}$/.test(v), {
+    error: "an image reference pinned by digest (name@sha256:<64 hex>) or empty",
+  });
+
 export const imageRef = z.string().regex(/^[^\s]+$/, { error: "a container image reference without spaces" });
 
 /**

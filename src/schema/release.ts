@@ -48,7 +48,8 @@ const REQUIRED_IMAGE_KEYS: Record<string, { field: "images" | "image"; keys: rea
   aliyun: { field: "images", keys: ["image"] },
   ibmcloud: { field: "images", keys: ["object", "bucket", "url"] },
   powervs: { field: "images", keys: ["object", "bucket", "url"] },
-  gcp: { field: "image", keys: ["project", "name"] },
+  // Older builds (the RHCOS fixture) have no GCP project; the name is what identifies the image.
+  gcp: { field: "image", keys: ["name"] },
   kubevirt: { field: "image", keys: ["image"] },
 };
 

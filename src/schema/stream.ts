@@ -7,7 +7,7 @@ import { z } from "zod";
 import {
   archName,
   artifactSchema,
-  digestRef,
+  digestRefOrEmpty,
   formatName,
   httpUrl,
   imageFormatSchema,
@@ -43,7 +43,8 @@ export const replicatedObject = z.looseObject({ regions: z.record(regionName, re
 export const gcpImage = z.looseObject({
   // Older writers (the RHCOS 4.8 prototype) left `release` out of the GCP image.
   release: releaseVersion.optional(),
-  project: nonEmpty,
+  // Go writes "" when the release had no project (older RHCOS builds).
+  project: z.string(),
   family: z.string().optional(),
   name: nonEmpty,
 });
@@ -51,7 +52,7 @@ export const gcpImage = z.looseObject({
 export const containerImage = z.looseObject({
   release: releaseVersion,
   image: imageRef,
-  "digest-ref": digestRef,
+  "digest-ref": digestRefOrEmpty,
 });
 
 export const streamImages = z.looseObject({
