@@ -22,7 +22,10 @@ function find(dir) {
 
 /** Runs an *-up.sh script and applies the `export K=V` lines it prints. */
 function up(script, dir) {
-  const result = spawnSync("bash", [join("scripts", script), dir], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const result = spawnSync("bash", [join("scripts", script), dir], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   if (result.status !== 0) {
     console.error(`${script} failed (exit ${result.status}); the tests that need it will fail`);
     return false;
@@ -42,9 +45,13 @@ if (!process.env.AWS_ENDPOINT_URL) {
 
 const files = [...find("src"), ...find("test")].sort();
 const extra = process.argv.slice(2);
-const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...extra, ...files], {
-  stdio: "inherit",
-});
+const result = spawnSync(
+  process.execPath,
+  ["--import", "tsx", "--test", "--test-reporter=spec", ...extra, ...files],
+  {
+    stdio: "inherit",
+  },
+);
 
 for (const [script, dir] of started) spawnSync("bash", [join("scripts", script), dir], { stdio: "inherit" });
 process.exit(result.status ?? 1);

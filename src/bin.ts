@@ -3,6 +3,9 @@
 import { rpmArch } from "./cli/context.ts";
 import { runCli } from "./cli/program.ts";
 
+// The pinned AWS SDK supports Node 20; its notice about future releases is noise on every run.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 // A closed pipe (`bootstream list | head`) is not an error worth a stack trace.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);

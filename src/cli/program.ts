@@ -15,9 +15,11 @@ import { registerGenerate } from "./generate.ts";
 import { registerImage } from "./image.ts";
 import { registerLint } from "./lint.ts";
 import { registerList } from "./list.ts";
+import { registerPublish } from "./publish.ts";
 import { registerQuery } from "./query.ts";
 import { toJsonText } from "./render.ts";
 import { registerValidate } from "./validate.ts";
+import { registerVerify } from "./verify.ts";
 
 /** What a command handler gets: its context and a way to run the body with error mapping. */
 export interface CommandKit {
@@ -90,7 +92,9 @@ Examples:
     registerDiff,
     registerLint,
   ];
-  for (const register of registers) program.addCommand(register(kit));
+  for (const register of [...registers, registerPublish, registerVerify]) {
+    for (const command of [register(kit)].flat()) program.addCommand(command);
+  }
   // addCommand does not pass these settings down, so apply them to every (sub)command.
   const configure = (command: Command): void => {
     command

@@ -70,7 +70,8 @@ export class FsStore implements Store {
       await syncDir(dirname(path));
       return sha256Hex(body);
     } catch (error) {
-      if (isCode(error, "EEXIST")) throw new BootstreamError("CONFLICT", `${key} already exists in ${this.location}`, { path: key });
+      if (isCode(error, "EEXIST"))
+        throw new BootstreamError("CONFLICT", `${key} already exists in ${this.location}`, { path: key });
       throw this.ioError("write", key, error);
     } finally {
       if (temp !== undefined) await rm(temp, { force: true });
@@ -124,7 +125,9 @@ export class FsStore implements Store {
         continue;
       }
       if (Date.now() > deadline) {
-        throw new BootstreamError("CONFLICT", `${key} is locked by another publisher (${lockPath})`, { path: key });
+        throw new BootstreamError("CONFLICT", `${key} is locked by another publisher (${lockPath})`, {
+          path: key,
+        });
       }
       await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
     }
@@ -157,7 +160,11 @@ export class FsStore implements Store {
   }
 
   private ioError(what: string, key: string, cause: unknown): BootstreamError {
-    return new BootstreamError("IO", `cannot ${what} ${key} in ${this.location}: ${(cause as Error).message}`, { path: key, cause });
+    return new BootstreamError(
+      "IO",
+      `cannot ${what} ${key} in ${this.location}: ${(cause as Error).message}`,
+      { path: key, cause },
+    );
   }
 }
 

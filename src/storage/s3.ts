@@ -87,7 +87,12 @@ export class S3Store implements Store {
     }
   }
 
-  private async put(key: string, body: Uint8Array, condition: { IfNoneMatch?: string; IfMatch?: string }, options: PutOptions): Promise<string> {
+  private async put(
+    key: string,
+    body: Uint8Array,
+    condition: { IfNoneMatch?: string; IfMatch?: string },
+    options: PutOptions,
+  ): Promise<string> {
     try {
       const out = await this.conditionalClient.send(
         new PutObjectCommand({
@@ -104,14 +109,25 @@ export class S3Store implements Store {
     } catch (error) {
       const status = statusOf(error);
       // 409 is S3's answer to concurrent conditional writes; Ceph answers some racing losers 500 (ECANCELED).
-      if (status === 412 || status === 409 || (status === 500 && (condition.IfMatch || condition.IfNoneMatch))) {
-        throw new BootstreamError("CONFLICT", `${key} in ${this.location} was changed by someone else (HTTP ${status})`, {
+      if (
+        status === 412 ||
+        status === 409 ||
+        (status === 500 && (condition.IfMatch || condition.IfNoneMatch))
+      ) {
+        throw new BootstreamError(
+          "CONFLICT",
+          `${key} in ${this.location} was changed by someone else (HTTP ${status})`,
+          {
+            path: key,
+            cause: error,
+          },
+        );
+      }
+      if (status === 404 && condition.IfMatch) {
+        throw new BootstreamError("CONFLICT", `${key} in ${this.location} no longer exists`, {
           path: key,
           cause: error,
         });
-      }
-      if (status === 404 && condition.IfMatch) {
-        throw new BootstreamError("CONFLICT", `${key} in ${this.location} no longer exists`, { path: key, cause: error });
       }
       throw this.ioError("write", key, error);
     }
@@ -121,7 +137,12 @@ export class S3Store implements Store {
     return this.put(key, body, { IfNoneMatch: "*" }, options);
   }
 
-  putIfMatch(key: string, body: Uint8Array, ifMatch: string | null, options: PutOptions = {}): Promise<string> {
+  putIfMatch(
+    key: string,
+    body: Uint8Array,
+    ifMatch: string | null,
+    options: PutOptions = {},
+  ): Promise<string> {
     return this.put(key, body, ifMatch === null ? { IfNoneMatch: "*" } : { IfMatch: ifMatch }, options);
   }
 
@@ -131,7 +152,11 @@ export class S3Store implements Store {
     try {
       do {
         const out = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ...(token ? { ContinuationToken: token } : {}) }),
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix + prefix,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
         );
         for (const item of out.Contents ?? []) if (item.Key) keys.push(item.Key.slice(this.prefix.length));
         token = out.IsTruncated ? out.NextContinuationToken : undefined;
@@ -155,6 +180,9 @@ export class S3Store implements Store {
     const name = cause instanceof S3ServiceException ? cause.name : (cause as Error).name;
     const reason = status ? `HTTP ${status} ${name}` : (cause as Error).message;
     const code = status === 403 || status === 401 ? "UNAUTHORIZED" : "IO";
-    return new BootstreamError(code, `cannot ${what} ${key} in ${this.location}: ${reason}`, { path: key, cause });
+    return new BootstreamError(code, `cannot ${what} ${key} in ${this.location}: ${reason}`, {
+      path: key,
+      cause,
+    });
   }
 }

@@ -38,7 +38,12 @@ export interface Store {
 
 /** Keys are relative, "/"-separated, without "." or ".." segments. */
 export function checkKey(key: string): void {
-  if (key === "" || key.startsWith("/") || key.split("/").some((s) => s === "" || s === "." || s === "..") || key.includes("\\")) {
+  if (
+    key === "" ||
+    key.startsWith("/") ||
+    key.split("/").some((s) => s === "" || s === "." || s === "..") ||
+    key.includes("\\")
+  ) {
     throw new Error(`invalid store key ${JSON.stringify(key)}`);
   }
 }

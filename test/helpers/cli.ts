@@ -1,5 +1,5 @@
 /** Runs the CLI in-process with captured stdio, as bin.ts would with a real process. */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { PassThrough, Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { runCli } from "../../src/cli/program.ts";
@@ -62,4 +62,58 @@ export function spawnBootstream(
     child.stdin.on("error", () => {});
     child.stdin.end(options.stdin ?? "");
   });
+}
+
+export interface RunningBootstream {
+  child: ChildProcess;
+  /** Resolves when stderr has printed a line matching `pattern`. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  done: Promise<CliRun>;
+}
+
+/** Starts the executable and lets the test watch its stderr (for pause-and-kill tests). */
+export function startBootstream(args: string[], env: Record<string, string> = {}): RunningBootstream {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
+  let out = "";
+  let err = "";
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  child.stdout?.on("data", (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr?.on("data", (c: Buffer) => {
+    err += c.toString();
+    for (const w of [...waiters]) if (w.pattern.test(err)) w.resolve();
+  });
+  const done = new Promise<CliRun>((resolve) => {
+    child.on("close", (code, signal) =>
+      resolve({ code: code ?? (signal ? -1 : 0), stdout: out, stderr: err }),
+    );
+  });
+  return {
+    child,
+    done,
+    waitFor(pattern, timeoutMs = 20_000) {
+      if (pattern.test(err)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${pattern}; stderr: ${err}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          pattern,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+        void done.then(() => {
+          clearTimeout(timer);
+          if (!pattern.test(err)) reject(new Error(`exited before ${pattern}; stderr: ${err}`));
+        });
+      });
+    },
+  };
 }

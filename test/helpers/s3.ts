@@ -8,9 +8,16 @@ import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 
 export function s3Endpoint(): string {
   const endpoint = process.env.AWS_ENDPOINT_URL;
-  assert.ok(endpoint, "AWS_ENDPOINT_URL is not set: start the S3 server with scripts/s3-up.sh (npm test does it)");
+  assert.ok(
+    endpoint,
+    "AWS_ENDPOINT_URL is not set: start the S3 server with scripts/s3-up.sh (npm test does it)",
+  );
   // Without a loopback endpoint the SDK would talk to real AWS.
-  assert.match(endpoint, /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+\/?$/, "AWS_ENDPOINT_URL must be a loopback URL");
+  assert.match(
+    endpoint,
+    /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+\/?$/,
+    "AWS_ENDPOINT_URL must be a loopback URL",
+  );
   return endpoint;
 }
 

@@ -10,7 +10,10 @@ const str = (b: Uint8Array | undefined) => (b === undefined ? undefined : new Te
 export function storeContract(label: string, open: () => Promise<Store>): void {
   describe(`Store contract: ${label}`, () => {
     let n = 0;
-    const fresh = async () => ({ store: await open(), key: `contract/${Date.now()}-${n++}-${randomBytes(3).toString("hex")}` });
+    const fresh = async () => ({
+      store: await open(),
+      key: `contract/${Date.now()}-${n++}-${randomBytes(3).toString("hex")}`,
+    });
 
     it("reads nothing for a missing key", async () => {
       const { store, key } = await fresh();
@@ -43,10 +46,13 @@ export function storeContract(label: string, open: () => Promise<Store>): void {
 
     it("lets exactly one of 12 concurrent creators win", async () => {
       const { store, key } = await fresh();
-      const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => store.putNew(`${key}/race.json`, text(`writer ${i}`))));
+      const results = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) => store.putNew(`${key}/race.json`, text(`writer ${i}`))),
+      );
       const won = results.filter((r) => r.status === "fulfilled");
       assert.equal(won.length, 1);
-      for (const r of results) if (r.status === "rejected") assert.equal((r.reason as { code?: string }).code, "CONFLICT");
+      for (const r of results)
+        if (r.status === "rejected") assert.equal((r.reason as { code?: string }).code, "CONFLICT");
       assert.match(str((await store.get(`${key}/race.json`))?.body) ?? "", /^writer \d+$/);
     });
 
@@ -54,9 +60,12 @@ export function storeContract(label: string, open: () => Promise<Store>): void {
       const { store, key } = await fresh();
       const k = `${key}/cas.json`;
       const v0 = await store.putNew(k, text("start"));
-      const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => store.putIfMatch(k, text(`writer ${i}`), v0)));
+      const results = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) => store.putIfMatch(k, text(`writer ${i}`), v0)),
+      );
       assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
-      for (const r of results) if (r.status === "rejected") assert.equal((r.reason as { code?: string }).code, "CONFLICT");
+      for (const r of results)
+        if (r.status === "rejected") assert.equal((r.reason as { code?: string }).code, "CONFLICT");
     });
 
     it("keeps binary content byte for byte", async () => {
@@ -68,9 +77,15 @@ export function storeContract(label: string, open: () => Promise<Store>): void {
 
     it("lists keys under a prefix, sorted, including nested ones", async () => {
       const { store, key } = await fresh();
-      for (const k of ["b.json", "a.json", "sub/c.json", "sub/d/e.json"]) await store.putNew(`${key}/${k}`, text(k));
+      for (const k of ["b.json", "a.json", "sub/c.json", "sub/d/e.json"])
+        await store.putNew(`${key}/${k}`, text(k));
       await store.putNew(`${key}x/other.json`, text("not under the prefix"));
-      assert.deepEqual(await store.list(`${key}/`), [`${key}/a.json`, `${key}/b.json`, `${key}/sub/c.json`, `${key}/sub/d/e.json`]);
+      assert.deepEqual(await store.list(`${key}/`), [
+        `${key}/a.json`,
+        `${key}/b.json`,
+        `${key}/sub/c.json`,
+        `${key}/sub/d/e.json`,
+      ]);
       assert.deepEqual(await store.list(`${key}/sub/`), [`${key}/sub/c.json`, `${key}/sub/d/e.json`]);
     });
 

@@ -1,0 +1,164 @@
+/**
+ * `publish --from-git`: publish what each branch of a streams repository holds at a path,
+ * only when the branch moved since the last publish. What was published last is recorded
+ * in the store (sync/git.json), so the job can run from cron or CI on any machine.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { z } from "zod";
+import { layoutOf } from "../canonical/layout.ts";
+import { writeCanonical } from "../canonical/write.ts";
+import { BootstreamError, toBootstreamError } from "../errors.ts";
+import { decodeDocument } from "../schema/parse.ts";
+import type { Store } from "../storage/store.ts";
+import { gitSyncKey } from "./layout.ts";
+import { type PublishOptions, type PublishResult, publishStream } from "./publish.ts";
+
+const run = promisify(execFile);
+
+const syncStateSchema = z.looseObject({
+  published: z.record(
+    z.string(),
+    z.looseObject({
+      commit: z.string(),
+      sha256: z.string().optional(),
+      name: z.string().optional(),
+      id: z.string().optional(),
+      at: z.string(),
+    }),
+  ),
+});
+type SyncState = z.infer<typeof syncStateSchema>;
+const LAYOUT = layoutOf(syncStateSchema);
+
+export interface GitSyncOptions extends PublishOptions {
+  repo: string;
+  branches: readonly string[];
+  path: string;
+}
+
+export type GitSyncResult =
+  | { branch: string; commit: string; status: "unchanged" }
+  | { branch: string; commit: string; status: "published"; result: PublishResult }
+  | { branch: string; commit?: string; status: "failed"; error: BootstreamError };
+
+async function git(repo: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run("git", ["-C", repo, ...args], {
+      maxBuffer: 64 * 1024 * 1024,
+      encoding: "utf8",
+    });
+    return stdout;
+  } catch (cause) {
+    const stderr =
+      String((cause as { stderr?: string }).stderr ?? "")
+        .trim()
+        .split("\n")[0] ?? "";
+    throw new BootstreamError(
+      "IO",
+      `git ${args.join(" ")} in ${repo} failed: ${stderr || (cause as Error).message}`,
+      { cause },
+    );
+  }
+}
+
+/** A remote repository is mirrored into a temporary directory; a local one is read in place. */
+async function openRepo(repo: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  if (!/^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^:]+:/.test(repo)) return { dir: repo, cleanup: async () => {} };
+  const dir = await mkdtemp(join(tmpdir(), "bootstream-git-"));
+  try {
+    await run("git", ["clone", "--quiet", "--mirror", repo, dir], { maxBuffer: 16 * 1024 * 1024 });
+  } catch (cause) {
+    await rm(dir, { recursive: true, force: true });
+    throw new BootstreamError("IO", `cannot clone ${repo}: ${(cause as Error).message.split("\n")[0]}`, {
+      cause,
+    });
+  }
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+async function resolveBranch(dir: string, branch: string): Promise<string> {
+  for (const ref of [`refs/heads/${branch}`, `refs/remotes/origin/${branch}`]) {
+    try {
+      return (await git(dir, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])).trim();
+    } catch {
+      /* try the next form */
+    }
+  }
+  throw new BootstreamError("NOT_FOUND", `no branch ${branch} in ${dir}`);
+}
+
+async function readState(store: Store): Promise<{ state: SyncState; etag: string | null }> {
+  const object = await store.get(gitSyncKey);
+  if (object === undefined) return { state: { published: {} }, etag: null };
+  const parsed = syncStateSchema.safeParse(decodeDocument(object.body).value);
+  if (!parsed.success)
+    throw new BootstreamError(
+      "INVALID_DOCUMENT",
+      `${store.location} ${gitSyncKey} is not a valid sync record`,
+    );
+  return { state: parsed.data, etag: object.etag };
+}
+
+async function recordPublished(
+  store: Store,
+  key: string,
+  value: SyncState["published"][string],
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const { state, etag } = await readState(store);
+    const next: SyncState = { ...state, published: { ...state.published, [key]: value } };
+    try {
+      await store.putIfMatch(
+        gitSyncKey,
+        new TextEncoder().encode(writeCanonical(next, LAYOUT, { indent: 2 })),
+        etag,
+      );
+      return;
+    } catch (error) {
+      if (!(error instanceof BootstreamError && error.code === "CONFLICT") || attempt >= 10) throw error;
+    }
+  }
+}
+
+export async function publishFromGit(store: Store, options: GitSyncOptions): Promise<GitSyncResult[]> {
+  const { dir, cleanup } = await openRepo(options.repo);
+  const results: GitSyncResult[] = [];
+  try {
+    for (const branch of options.branches) {
+      let commit: string | undefined;
+      try {
+        commit = await resolveBranch(dir, branch);
+        const key = `${branch}:${options.path}`;
+        const { state } = await readState(store);
+        if (state.published[key]?.commit === commit) {
+          results.push({ branch, commit, status: "unchanged" });
+          continue;
+        }
+        const content = await git(dir, ["show", `${commit}:${options.path}`]);
+        const result = await publishStream(store, content, options);
+        await recordPublished(store, key, {
+          commit,
+          sha256: result.sha256,
+          name: result.name,
+          id: result.id,
+          at: `${new Date().toISOString().slice(0, 19)}Z`,
+        });
+        results.push({ branch, commit, status: "published", result });
+      } catch (error) {
+        results.push({
+          branch,
+          ...(commit ? { commit } : {}),
+          status: "failed",
+          error: toBootstreamError(error),
+        });
+      }
+    }
+  } finally {
+    await cleanup();
+  }
+  return results;
+}

@@ -1,0 +1,312 @@
+/**
+ * Publishing a stream into a store: an immutable pinned copy first, then its history
+ * entry, then the moving pointer, each with a precondition so that concurrent publishers
+ * never lose each other's pinned copy and a reader never sees a half-written file:
+ *
+ *   1. read the pointer (version P) and lint the new stream against it;
+ *   2. create streams/<name>/<id>.json (create-only; an identical copy is reused);
+ *   3. add the copy to streams/<name>/history.json (compare-and-swap, merged on conflict);
+ *   4. move streams/<name>.json from version P to the new bytes (compare-and-swap).
+ *
+ * A crash between steps leaves the old pointer serving; running again completes the work.
+ * If step 4 finds the pointer moved, someone else published first: CONFLICT (or, with
+ * retries, start again from step 1 and lint against what they published).
+ */
+import { writeCanonical } from "../canonical/write.ts";
+import { BootstreamError } from "../errors.ts";
+import { lintContent, type Violation } from "../lint/index.ts";
+import type { Policy } from "../lint/policy.ts";
+import { KINDS } from "../schema/documents.ts";
+import { acceptDocument, checkDocument } from "../schema/parse.ts";
+import type { Stream } from "../schema/stream.ts";
+import type { Signer } from "../signature/index.ts";
+import { sha256Hex } from "../storage/fs.ts";
+import type { Store } from "../storage/store.ts";
+import { type History, type HistoryEntry, parseHistory, releasesOf, serializeHistory } from "./history.ts";
+import { checkStreamName, historyKey, pinnedIdFor, pinnedKey, pointerKey, signatureKey } from "./layout.ts";
+
+export type PublishStep = "pinned" | "signature" | "history" | "pointer";
+
+export interface PublishOptions {
+  /** Name under streams/ (default: the stream's own `stream` field). */
+  name?: string;
+  /** Publish even if lint fails (schema validity is always required). */
+  force?: boolean;
+  policy?: Policy;
+  signer?: Signer;
+  /** Extra attempts after losing the pointer race (each re-reads and re-lints). Default 0. */
+  retries?: number;
+  /** Test hook: called after each step; lets tests kill or pause a publisher between steps. */
+  afterStep?: (step: PublishStep) => Promise<void> | void;
+  /** Clock for `published` in history (tests pin it). */
+  now?: () => Date;
+}
+
+export interface PublishResult {
+  name: string;
+  id: string;
+  sha256: string;
+  /** False when the pointer already held these bytes. */
+  pointerMoved: boolean;
+  /** True when an identical pinned copy existed and was reused. */
+  reusedPinnedCopy: boolean;
+  previousSha256?: string;
+}
+
+const encoder = new TextEncoder();
+
+/** Canonical bytes of a stream, keeping its own indent. */
+function canonicalBytes(text: string | Uint8Array): { stream: Stream; bytes: Uint8Array } {
+  const check = checkDocument(text, { kind: "stream" });
+  const doc = acceptDocument(check);
+  const bytes = encoder.encode(
+    writeCanonical(doc.data, KINDS.stream.writeLayout, { indent: doc.indent ?? 4 }),
+  );
+  return { stream: doc.data as Stream, bytes };
+}
+
+export async function readHistory(
+  store: Store,
+  name: string,
+): Promise<{ history: History; etag: string | null }> {
+  const object = await store.get(historyKey(name));
+  if (object === undefined) return { history: { stream: name, entries: [] }, etag: null };
+  return { history: parseHistory(object.body, `${store.location} ${historyKey(name)}`), etag: object.etag };
+}
+
+/** Replaces a mutable object whatever its version (used for signatures of mutable files). */
+async function overwrite(store: Store, key: string, body: Uint8Array): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const current = await store.head(key);
+    try {
+      await store.putIfMatch(key, body, current ?? null);
+      return;
+    } catch (error) {
+      if (!(error instanceof BootstreamError && error.code === "CONFLICT") || attempt >= 8) throw error;
+    }
+  }
+}
+
+/** A pinned copy published unsigned (or interrupted before its signature) gets one now. */
+async function signIfUnsigned(
+  store: Store,
+  key: string,
+  bytes: Uint8Array,
+  signer: Signer | undefined,
+): Promise<void> {
+  if (signer && (await store.head(signatureKey(key))) === undefined) {
+    await overwrite(store, signatureKey(key), encoder.encode(await signer.sign(bytes)));
+  }
+}
+
+/** Step 2: the pinned copy's id, creating the copy unless identical content is already pinned. */
+async function pinCopy(
+  store: Store,
+  name: string,
+  stream: Stream,
+  bytes: Uint8Array,
+  sha: string,
+  options: PublishOptions,
+): Promise<{ id: string; reused: boolean }> {
+  const { history } = await readHistory(store, name);
+  const known = history.entries.find((e) => e.sha256 === sha);
+  if (known !== undefined && (await store.head(pinnedKey(name, known.id))) !== undefined) {
+    await signIfUnsigned(store, pinnedKey(name, known.id), bytes, options.signer);
+    return { id: known.id, reused: true };
+  }
+  for (let attempt = 1; attempt < 1000; attempt++) {
+    const id = pinnedIdFor(stream.metadata["last-modified"], attempt);
+    const key = pinnedKey(name, id);
+    try {
+      await store.putNew(key, bytes, { cacheControl: "public, max-age=31536000, immutable" });
+    } catch (error) {
+      if (!(error instanceof BootstreamError && error.code === "CONFLICT")) throw error;
+      // Taken: by the same content (an earlier, interrupted run) or by another copy.
+      const existing = await store.get(key);
+      if (existing !== undefined && sha256Hex(existing.body) === sha) {
+        await signIfUnsigned(store, key, bytes, options.signer);
+        return { id, reused: true };
+      }
+      continue;
+    }
+    await options.afterStep?.("pinned");
+    if (options.signer) {
+      await overwrite(store, signatureKey(key), encoder.encode(await options.signer.sign(bytes)));
+      await options.afterStep?.("signature");
+    }
+    return { id, reused: false };
+  }
+  throw new BootstreamError("CONFLICT", `too many pinned copies for ${stream.metadata["last-modified"]}`);
+}
+
+/** Step 3: adds the entry to history (newest first), merging with concurrent writers. */
+async function recordHistory(
+  store: Store,
+  name: string,
+  entry: HistoryEntry,
+  signer: Signer | undefined,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const { history, etag } = await readHistory(store, name);
+    if (history.entries.some((e) => e.id === entry.id)) return;
+    const next: History = { ...history, stream: name, entries: [entry, ...history.entries] };
+    const body = serializeHistory(next);
+    try {
+      await store.putIfMatch(historyKey(name), body, etag);
+    } catch (error) {
+      // Another publisher added theirs first: re-read and merge, their entry stays.
+      if (error instanceof BootstreamError && error.code === "CONFLICT" && attempt < 20) continue;
+      throw error;
+    }
+    if (signer)
+      await overwrite(store, signatureKey(historyKey(name)), encoder.encode(await signer.sign(body)));
+    return;
+  }
+}
+
+/**
+ * Makes streams/<name>.json.asc the signature of whatever the pointer holds now, copied from
+ * that pinned copy's .asc; repeats if the pointer moves meanwhile, so the last publisher's
+ * run leaves them matching.
+ */
+export async function syncPointerSignature(store: Store, name: string): Promise<void> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const pointer = await store.get(pointerKey(name));
+    if (pointer === undefined) return;
+    const sha = sha256Hex(pointer.body);
+    const { history } = await readHistory(store, name);
+    const entry = history.entries.find((e) => e.sha256 === sha);
+    const signature = entry ? await store.get(signatureKey(pinnedKey(name, entry.id))) : undefined;
+    // An unsigned copy must not keep the signature of an earlier pointer.
+    if (signature === undefined) await store.delete(signatureKey(pointerKey(name)));
+    else await overwrite(store, signatureKey(pointerKey(name)), signature.body);
+    if ((await store.head(pointerKey(name))) === pointer.etag) return;
+  }
+}
+
+export function formatViolations(violations: readonly Violation[]): string {
+  return violations.map((v) => `${v.pointer || "/"}: ${v.rule}: ${v.message}`).join("\n");
+}
+
+async function publishOnce(
+  store: Store,
+  content: string | Uint8Array,
+  options: PublishOptions,
+): Promise<PublishResult> {
+  const { stream, bytes } = canonicalBytes(content);
+  const name = checkStreamName(options.name ?? stream.stream);
+  const sha = sha256Hex(bytes);
+
+  // 1. What the pointer holds now: the lint baseline and the compare-and-swap version.
+  const current = await store.get(pointerKey(name));
+  const previousSha = current ? sha256Hex(current.body) : undefined;
+  if (!options.force) {
+    const previous = current
+      ? (acceptDocument(checkDocument(current.body, { kind: "stream" })).data as Stream)
+      : undefined;
+    const violations = lintContent({
+      content: bytes,
+      ...(previous && previousSha !== sha ? { previous } : {}),
+      ...(options.policy ? { policy: options.policy } : {}),
+    });
+    if (violations.length > 0) {
+      throw new BootstreamError(
+        "POLICY_VIOLATION",
+        `refusing to publish ${name}: ${violations.length} lint violation${violations.length === 1 ? "" : "s"} (use --force to publish anyway)\n${formatViolations(violations)}`,
+        { issues: violations.map((v) => ({ pointer: v.pointer, message: `${v.rule}: ${v.message}` })) },
+      );
+    }
+  }
+
+  // 2. + 3. The immutable copy and its history entry.
+  const { id, reused } = await pinCopy(store, name, stream, bytes, sha, options);
+  const entry: HistoryEntry = {
+    id,
+    "last-modified": stream.metadata["last-modified"],
+    sha256: sha,
+    size: bytes.byteLength,
+    releases: releasesOf(stream),
+    published: `${(options.now?.() ?? new Date()).toISOString().slice(0, 19)}Z`,
+  };
+  await recordHistory(store, name, entry, options.signer);
+  await options.afterStep?.("history");
+
+  // 4. Move the pointer, only from the version we linted against.
+  const base: PublishResult = { name, id, sha256: sha, pointerMoved: false, reusedPinnedCopy: reused };
+  if (previousSha !== undefined) base.previousSha256 = previousSha;
+  if (previousSha === sha) return base;
+  try {
+    await store.putIfMatch(pointerKey(name), bytes, current?.etag ?? null, {
+      cacheControl: "public, max-age=60",
+    });
+  } catch (error) {
+    if (error instanceof BootstreamError && error.code === "CONFLICT") {
+      throw new BootstreamError(
+        "CONFLICT",
+        `${pointerKey(name)} in ${store.location} was moved by another publisher while this one ran; ` +
+          `the pinned copy ${id} is kept; publish again (or use --retry) to lint against the new stream and move the pointer`,
+        { path: pointerKey(name), cause: error },
+      );
+    }
+    throw error;
+  }
+  await options.afterStep?.("pointer");
+  await syncPointerSignature(store, name);
+  return { ...base, pointerMoved: true };
+}
+
+/** Publishes a stream (text or bytes) into `store`. */
+export async function publishStream(
+  store: Store,
+  content: string | Uint8Array,
+  options: PublishOptions = {},
+): Promise<PublishResult> {
+  const retries = options.retries ?? 0;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await publishOnce(store, content, options);
+    } catch (error) {
+      // Only the pointer race surfaces as CONFLICT here; history conflicts are merged inside.
+      const lostRace = error instanceof BootstreamError && error.code === "CONFLICT";
+      if (!lostRace || attempt >= retries) throw error;
+      await new Promise((r) => setTimeout(r, 20 * 2 ** attempt * (1 + Math.random())));
+    }
+  }
+}
+
+/** Points streams/<name>.json back at a pinned copy (verified against history first). */
+export async function rollbackStream(
+  store: Store,
+  name: string,
+  id: string,
+): Promise<{ sha256: string; previousSha256?: string }> {
+  checkStreamName(name);
+  const { history } = await readHistory(store, name);
+  const entry = history.entries.find((e) => e.id === id);
+  if (entry === undefined) {
+    const ids = history.entries.map((e) => e.id);
+    throw new BootstreamError(
+      "NOT_FOUND",
+      `no pinned copy ${id} of ${name}; available: ${ids.join(", ") || "none"}`,
+    );
+  }
+  const pinned = await store.get(pinnedKey(name, id));
+  if (pinned === undefined)
+    throw new BootstreamError("NOT_FOUND", `${pinnedKey(name, id)} is missing from ${store.location}`);
+  const sha = sha256Hex(pinned.body);
+  if (sha !== entry.sha256) {
+    throw new BootstreamError(
+      "CHECKSUM_MISMATCH",
+      `${pinnedKey(name, id)} has sha256 ${sha}, history says ${entry.sha256}; not rolling back`,
+    );
+  }
+  const current = await store.get(pointerKey(name));
+  const previous = current ? sha256Hex(current.body) : undefined;
+  if (previous !== sha) {
+    await store.putIfMatch(pointerKey(name), pinned.body, current?.etag ?? null, {
+      cacheControl: "public, max-age=60",
+    });
+  }
+  await syncPointerSignature(store, name);
+  return { sha256: sha, ...(previous ? { previousSha256: previous } : {}) };
+}
