@@ -39,7 +39,8 @@ export async function writeFileAtomic(
   await syncDirectory(dir);
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+/** fsync of a directory, making a rename in it durable; best effort. */
+export async function syncDirectory(dir: string): Promise<void> {
   // Makes the rename itself durable; some filesystems refuse fsync on a directory.
   try {
     const handle = await open(dir, "r");

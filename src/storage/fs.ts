@@ -8,6 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { BootstreamError } from "../errors.ts";
+import { syncDirectory } from "../source/write.ts";
 import { checkKey, type Store, type StoredObject } from "./store.ts";
 
 const LOCK_STALE_MS = 30_000;
@@ -67,7 +68,7 @@ export class FsStore implements Store {
     try {
       temp = await this.writeTemp(path, body);
       await link(temp, path); // fails with EEXIST instead of replacing
-      await syncDir(dirname(path));
+      await syncDirectory(dirname(path));
       return sha256Hex(body);
     } catch (error) {
       if (isCode(error, "EEXIST"))
@@ -98,7 +99,7 @@ export class FsStore implements Store {
         await rm(temp, { force: true });
         throw error;
       }
-      await syncDir(dirname(path));
+      await syncDirectory(dirname(path));
       return sha256Hex(body);
     } catch (error) {
       if (error instanceof BootstreamError) throw error;
@@ -182,18 +183,5 @@ async function isStale(lockPath: string): Promise<boolean> {
     }
   } catch {
     return false;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    /* some filesystems refuse fsync on directories; the rename is still atomic */
   }
 }
