@@ -4,7 +4,7 @@
 //
 // Tests use real services. Unless the environment already points at them (AWS_ENDPOINT_URL),
 // this starts them once before the runner (scripts/s3-up.sh installs Ceph from Debian if
-// needed, as root) and stops what it started afterwards.
+// needed, as root) and stops what it started afterwards; Chromium is installed if missing.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -42,6 +42,9 @@ if (!process.env.AWS_ENDPOINT_URL) {
   const dir = process.env.BOOTSTREAM_S3_DIR ?? "/tmp/bootstream-test-s3";
   if (up("s3-up.sh", dir)) started.push(["s3-down.sh", dir]);
 }
+
+// Debian's Chromium for the download-page tests (no-op when installed).
+spawnSync("bash", [join("scripts", "browser-up.sh")], { stdio: "inherit" });
 
 const files = [...find("src"), ...find("test")].sort();
 const extra = process.argv.slice(2);

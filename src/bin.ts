@@ -12,6 +12,10 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
+// SIGTERM/SIGINT end long-running commands (serve) gracefully instead of killing them mid-request.
+const shutdown = new AbortController();
+for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => shutdown.abort(signal));
+
 process.exitCode = await runCli(process.argv.slice(2), {
   stdin: process.stdin,
   stdout: process.stdout,
@@ -19,4 +23,5 @@ process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   stderrIsTTY: process.stderr.isTTY === true,
   hostArch: rpmArch(process.arch),
+  shutdown: shutdown.signal,
 });

@@ -13,6 +13,8 @@ export interface CliContext {
   stderrIsTTY: boolean;
   /** This machine's architecture as an RPM name (x86_64, aarch64, ...). */
   hostArch: string;
+  /** Aborted when the process is asked to stop (SIGTERM, SIGINT): long-running commands wind down. */
+  shutdown?: AbortSignal;
 }
 
 /** Node's `process.arch` to the architecture names streams use (stream-metadata-go arch.go). */

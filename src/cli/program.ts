@@ -18,6 +18,7 @@ import { registerList } from "./list.ts";
 import { registerPublish } from "./publish.ts";
 import { registerQuery } from "./query.ts";
 import { toJsonText } from "./render.ts";
+import { registerServe } from "./serve.ts";
 import { registerValidate } from "./validate.ts";
 import { registerVerify } from "./verify.ts";
 
@@ -92,7 +93,7 @@ Examples:
     registerDiff,
     registerLint,
   ];
-  for (const register of [...registers, registerPublish, registerVerify]) {
+  for (const register of [...registers, registerPublish, registerVerify, registerServe]) {
     for (const command of [register(kit)].flat()) program.addCommand(command);
   }
   // addCommand does not pass these settings down, so apply them to every (sub)command.

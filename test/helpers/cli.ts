@@ -66,52 +66,58 @@ export function spawnBootstream(
 
 export interface RunningBootstream {
   child: ChildProcess;
-  /** Resolves when stderr has printed a line matching `pattern`. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Resolves when stderr (or stdout) has printed text matching `pattern`. */
+  waitFor(pattern: RegExp, timeoutMs?: number, stream?: "stdout" | "stderr"): Promise<string>;
+  output(): { stdout: string; stderr: string };
   done: Promise<CliRun>;
 }
 
-/** Starts the executable and lets the test watch its stderr (for pause-and-kill tests). */
+/** Starts the executable and lets the test watch its output (for pause-and-kill tests and servers). */
 export function startBootstream(args: string[], env: Record<string, string> = {}): RunningBootstream {
   const child = spawn(process.execPath, [BIN, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });
-  let out = "";
-  let err = "";
-  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
-  child.stdout?.on("data", (c: Buffer) => {
-    out += c.toString();
-  });
-  child.stderr?.on("data", (c: Buffer) => {
-    err += c.toString();
-    for (const w of [...waiters]) if (w.pattern.test(err)) w.resolve();
-  });
+  const text = { stdout: "", stderr: "" };
+  const waiters: { pattern: RegExp; stream: "stdout" | "stderr"; resolve: (m: string) => void }[] = [];
+  const onData = (stream: "stdout" | "stderr") => (c: Buffer) => {
+    text[stream] += c.toString();
+    for (const w of [...waiters]) {
+      const m = w.stream === stream ? w.pattern.exec(text[stream]) : null;
+      if (m) w.resolve(m[0]);
+    }
+  };
+  child.stdout?.on("data", onData("stdout"));
+  child.stderr?.on("data", onData("stderr"));
   const done = new Promise<CliRun>((resolve) => {
     child.on("close", (code, signal) =>
-      resolve({ code: code ?? (signal ? -1 : 0), stdout: out, stderr: err }),
+      resolve({ code: code ?? (signal ? -1 : 0), stdout: text.stdout, stderr: text.stderr }),
     );
   });
   return {
     child,
     done,
-    waitFor(pattern, timeoutMs = 20_000) {
-      if (pattern.test(err)) return Promise.resolve();
+    output: () => ({ ...text }),
+    waitFor(pattern, timeoutMs = 20_000, stream = "stderr") {
+      const already = pattern.exec(text[stream]);
+      if (already) return Promise.resolve(already[0]);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`timed out waiting for ${pattern}; stderr: ${err}`)),
+          () => reject(new Error(`timed out waiting for ${pattern}; ${stream}: ${text[stream]}`)),
           timeoutMs,
         );
         waiters.push({
           pattern,
-          resolve: () => {
+          stream,
+          resolve: (m) => {
             clearTimeout(timer);
-            resolve();
+            resolve(m);
           },
         });
         void done.then(() => {
           clearTimeout(timer);
-          if (!pattern.test(err)) reject(new Error(`exited before ${pattern}; stderr: ${err}`));
+          if (!pattern.test(text[stream]))
+            reject(new Error(`exited before ${pattern}; stderr: ${text.stderr}`));
         });
       });
     },

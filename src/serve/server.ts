@@ -1,0 +1,368 @@
+/**
+ * `bootstream serve`: the published store over HTTP. Built on node:http with a small route
+ * table (no framework: a bare handler already reaches most of nginx's rate for these small
+ * files, and every layer added costs requests per second; see bench/serve.ts).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { BootstreamError, toBootstreamError } from "../errors.ts";
+import { parseHistory } from "../publish/history.ts";
+import { historyKey, pointerKey } from "../publish/layout.ts";
+import type { PublishOptions } from "../publish/publish.ts";
+import { checkDocument } from "../schema/parse.ts";
+import type { Stream } from "../schema/stream.ts";
+import type { Store } from "../storage/store.ts";
+import type { Logger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import { encodedBody, negotiateEncoding, ObjectCache, type ServedObject } from "./objects.ts";
+import { type PageHistoryEntry, renderIndexPage, renderStreamPage, type StreamSummary } from "./page.ts";
+import { handlePublish, type PublishApiOptions } from "./publish-api.ts";
+import { type Reply, sendError, sendJson, sendText } from "./respond.ts";
+import { allowedMethods, type FileClass, matchRead, matchWrite, type Route, routeLabel } from "./routes.ts";
+
+export interface ServeOptions {
+  store: Store;
+  logger: Logger;
+  /** How stale a cached object may be before it is checked against the store again. */
+  revalidateMs?: number;
+  /** Bearer tokens accepted by the publish API; none disables publishing. */
+  tokens?: readonly string[];
+  publish?: Pick<PublishOptions, "policy" | "signer" | "retries">;
+  maxBodyBytes?: number;
+  bodyTimeoutMs?: number;
+}
+
+const CACHE_CONTROL: Record<FileClass, string> = {
+  pointer: "public, max-age=60",
+  history: "public, max-age=60",
+  pinned: "public, max-age=31536000, immutable",
+};
+
+const MAX_URL_LENGTH = 4096;
+
+/** Whether an If-None-Match header names this version (any of its encodings). */
+function matchesEtag(header: string, object: ServedObject): boolean {
+  if (header.trim() === "*") return true;
+  for (const raw of header.split(",")) {
+    const tag = raw.trim().replace(/^W\//, "");
+    if (tag === object.etag || tag === `"${object.sha256}-gzip"` || tag === `"${object.sha256}-br"`)
+      return true;
+  }
+  return false;
+}
+
+export class StreamServer {
+  readonly metrics = new Metrics();
+  private readonly cache: ObjectCache;
+  private readonly parsedStreams = new WeakMap<ServedObject, Stream | null>();
+  private readonly parsedHistory = new WeakMap<ServedObject, PageHistoryEntry[]>();
+  private readonly pages = new WeakMap<ServedObject, { historyEtag: string; html: string }>();
+  private listing: { at: number; value: Promise<StreamSummary[]> } | undefined;
+
+  constructor(private readonly options: ServeOptions) {
+    this.cache = new ObjectCache(options.store, options.revalidateMs ?? 500);
+  }
+
+  /** The request handler, for node:http. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint();
+    let route: Route | undefined;
+    const finish = (reply: Reply) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const label = routeLabel(route);
+      this.metrics.observe(label, req.method ?? "", reply.status, reply.bytes, seconds);
+      const { logger } = this.options;
+      if (logger.enabled("info")) {
+        logger.log("info", "request", {
+          method: req.method,
+          url: (req.url ?? "").slice(0, 256),
+          route: label,
+          status: reply.status,
+          bytes: reply.bytes,
+          ms: Math.round(seconds * 1e5) / 100,
+          remote: req.socket.remoteAddress,
+        });
+      }
+    };
+    this.dispatch(req, res, (r) => {
+      route = r;
+    }).then(finish, (error: unknown) => {
+      const e = toBootstreamError(error);
+      this.options.logger.log("error", "request failed", {
+        url: (req.url ?? "").slice(0, 256),
+        error: e.message,
+      });
+      if (!res.headersSent) finish(sendError(res, e));
+      else {
+        res.destroy();
+        finish({ status: 500, bytes: 0 });
+      }
+    });
+  };
+
+  private async dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    setRoute: (r: Route) => void,
+  ): Promise<Reply> {
+    const url = req.url ?? "/";
+    if (url.length > MAX_URL_LENGTH) return this.tooLong(res);
+    const q = url.indexOf("?");
+    const path = q === -1 ? url : url.slice(0, q);
+    const method = req.method ?? "GET";
+    const head = method === "HEAD";
+    if (method === "GET" || head) {
+      const route = matchRead(path);
+      if (route === undefined)
+        return sendError(res, new BootstreamError("NOT_FOUND", `nothing at ${path.slice(0, 200)}`), head);
+      setRoute(route);
+      return this.read(req, res, route, head);
+    }
+    const write = matchWrite(method, path);
+    if (write !== undefined) {
+      setRoute(write);
+      return handlePublish(req, res, write, this.publishApi(), new URL(url, "http://x").searchParams);
+    }
+    const allowed = allowedMethods(path);
+    if (allowed.length === 0)
+      return sendError(res, new BootstreamError("NOT_FOUND", `nothing at ${path.slice(0, 200)}`));
+    return sendJson(
+      res,
+      405,
+      { error: { code: "USAGE", message: `${method} is not allowed here; use ${allowed.join(", ")}` } },
+      false,
+      {
+        allow: allowed.join(", "),
+      },
+    );
+  }
+
+  private tooLong(res: ServerResponse): Reply {
+    return sendJson(
+      res,
+      414,
+      { error: { code: "USAGE", message: `request URL longer than ${MAX_URL_LENGTH} characters` } },
+      false,
+    );
+  }
+
+  private publishApi(): PublishApiOptions {
+    return {
+      store: this.options.store,
+      tokens: this.options.tokens ?? [],
+      publish: this.options.publish ?? {},
+      maxBodyBytes: this.options.maxBodyBytes ?? 16 * 1024 * 1024,
+      bodyTimeoutMs: this.options.bodyTimeoutMs ?? 15_000,
+      invalidate: (name) => {
+        for (const key of [
+          pointerKey(name),
+          `${pointerKey(name)}.asc`,
+          historyKey(name),
+          `${historyKey(name)}.asc`,
+        ])
+          this.cache.invalidate(key);
+        this.listing = undefined;
+      },
+    };
+  }
+
+  private async read(req: IncomingMessage, res: ServerResponse, route: Route, head: boolean): Promise<Reply> {
+    switch (route.kind) {
+      case "file":
+        return this.sendFile(req, res, route, head);
+      case "health":
+        return this.health(res, head);
+      case "metrics":
+        return sendText(res, 200, "text/plain; version=0.0.4; charset=utf-8", this.metrics.render(), head);
+      case "stream-list":
+        return sendJson(res, 200, { streams: await this.streams() }, head, {
+          "cache-control": "public, max-age=10",
+        });
+      case "index-page":
+        return sendText(res, 200, "text/html; charset=utf-8", renderIndexPage(await this.streams()), head);
+      case "stream-page":
+        return this.streamPage(res, route.name, head);
+      default:
+        return sendError(res, new BootstreamError("NOT_FOUND", "no such route"), head);
+    }
+  }
+
+  private async sendFile(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Extract<Route, { kind: "file" }>,
+    head: boolean,
+  ): Promise<Reply> {
+    const object = await this.cache.get(route.key);
+    if (object === undefined)
+      return sendError(res, new BootstreamError("NOT_FOUND", `no ${route.key}`), head);
+    const headers: Record<string, string | number> = {
+      "content-type": route.signature ? "application/pgp-signature" : "application/json",
+      "cache-control":
+        route.signature && route.class === "pointer" ? "public, max-age=60" : CACHE_CONTROL[route.class],
+      "last-modified": object.lastModified,
+      "x-content-type-options": "nosniff",
+    };
+    if (route.class === "pointer") {
+      // Names the pinned copy these bytes equal, so a client can fetch its .asc without racing a publish.
+      const id = await this.pinnedIdOf(route.name, object);
+      if (id !== undefined)
+        headers["content-location"] = `/streams/${route.name}/${id}.json${route.signature ? ".asc" : ""}`;
+    }
+    const inm = req.headers["if-none-match"];
+    const ims = req.headers["if-modified-since"];
+    const notModified =
+      inm !== undefined
+        ? matchesEtag(inm, object)
+        : ims !== undefined && Date.parse(ims) >= object.lastModifiedMs;
+    const encoding = route.signature ? "identity" : negotiateEncoding(req.headers["accept-encoding"]);
+    const body = await encodedBody(object, encoding);
+    const actual = body === object.body ? "identity" : encoding;
+    headers.etag = actual === "identity" ? object.etag : `"${object.sha256}-${actual}"`;
+    if (!route.signature) headers.vary = "Accept-Encoding";
+    if (notModified) {
+      delete headers["content-type"];
+      res.writeHead(304, headers);
+      res.end();
+      return { status: 304, bytes: 0 };
+    }
+    if (actual !== "identity") headers["content-encoding"] = actual;
+    headers["content-length"] = body.byteLength;
+    res.writeHead(200, headers);
+    res.end(head ? undefined : body);
+    return { status: 200, bytes: head ? 0 : body.byteLength };
+  }
+
+  private async historyEntries(
+    name: string,
+  ): Promise<{ object: ServedObject | undefined; entries: PageHistoryEntry[] }> {
+    const object = await this.cache.get(historyKey(name));
+    if (object === undefined) return { object, entries: [] };
+    let entries = this.parsedHistory.get(object);
+    if (entries === undefined) {
+      try {
+        entries = parseHistory(object.body, historyKey(name)).entries;
+      } catch {
+        entries = [];
+      }
+      this.parsedHistory.set(object, entries);
+    }
+    return { object, entries };
+  }
+
+  private async pinnedIdOf(name: string, pointer: ServedObject): Promise<string | undefined> {
+    const { entries } = await this.historyEntries(name);
+    return entries.find((e) => e.sha256 === pointer.sha256)?.id;
+  }
+
+  private streamOf(object: ServedObject): Stream | undefined {
+    let stream = this.parsedStreams.get(object);
+    if (stream === undefined) {
+      const check = checkDocument(object.body, { kind: "stream" });
+      stream = check.issues.length === 0 ? (check.data as Stream) : null;
+      this.parsedStreams.set(object, stream);
+    }
+    return stream ?? undefined;
+  }
+
+  private async streamPage(res: ServerResponse, name: string, head: boolean): Promise<Reply> {
+    const pointer = await this.cache.get(pointerKey(name));
+    const stream = pointer ? this.streamOf(pointer) : undefined;
+    if (pointer === undefined || stream === undefined)
+      return sendError(res, new BootstreamError("NOT_FOUND", `no stream ${name}`), head);
+    const history = await this.historyEntries(name);
+    const historyEtag = history.object?.etag ?? "";
+    let page = this.pages.get(pointer);
+    if (page === undefined || page.historyEtag !== historyEtag) {
+      const signed = (await this.cache.get(`${pointerKey(name)}.asc`)) !== undefined;
+      page = { historyEtag, html: renderStreamPage(name, stream, history.entries, signed) };
+      this.pages.set(pointer, page);
+    }
+    return sendText(res, 200, "text/html; charset=utf-8", page.html, head);
+  }
+
+  /** Every stream in the store, listed at most once per revalidation interval. */
+  private streams(): Promise<StreamSummary[]> {
+    const now = Date.now();
+    if (this.listing && now - this.listing.at < (this.options.revalidateMs ?? 500)) return this.listing.value;
+    const value = (async () => {
+      const keys = await this.options.store.list("streams/");
+      const names = keys
+        .map((k) => /^streams\/([^/]+)\.json$/.exec(k)?.[1])
+        .filter((n): n is string => n !== undefined);
+      const out: StreamSummary[] = [];
+      for (const name of names) {
+        const pointer = await this.cache.get(pointerKey(name));
+        const stream = pointer ? this.streamOf(pointer) : undefined;
+        if (stream === undefined) continue;
+        const releases: Record<string, string> = {};
+        for (const [arch, entry] of Object.entries(stream.architectures)) {
+          releases[arch] = [...new Set(Object.values(entry.artifacts).map((p) => p.release))].join(",");
+        }
+        out.push({ name, lastModified: stream.metadata["last-modified"], releases });
+      }
+      return out;
+    })();
+    this.listing = { at: now, value };
+    value.catch(() => {
+      this.listing = undefined;
+    });
+    return value;
+  }
+
+  private async health(res: ServerResponse, head: boolean): Promise<Reply> {
+    try {
+      await this.streams();
+      return sendJson(res, 200, { status: "ok", store: this.options.store.location }, head);
+    } catch (error) {
+      return sendJson(res, 503, { status: "unavailable", error: toBootstreamError(error).message }, head);
+    }
+  }
+}
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  streamServer: StreamServer;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startServer(
+  options: ServeOptions & { host?: string; port?: number },
+): Promise<RunningServer> {
+  const streamServer = new StreamServer(options);
+  const server = createServer(
+    { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+    streamServer.handle,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        new BootstreamError(
+          "IO",
+          `cannot listen on ${options.host ?? "127.0.0.1"}:${options.port ?? 8080}: ${error.code ?? error.message}`,
+          { cause: error },
+        ),
+      ),
+    );
+    server.listen(options.port ?? 8080, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    server,
+    streamServer,
+    close(graceMs = 10_000) {
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
