@@ -26,7 +26,16 @@ export interface ServedObject {
   /** Store version tag, to revalidate cheaply. */
   storeTag: string;
   encoded: Partial<Record<Exclude<Encoding, "identity">, Promise<Buffer>>>;
+  /** The encodings already made, for the synchronous fast path. */
+  ready: Partial<Record<Exclude<Encoding, "identity">, Buffer>>;
+  /** Response headers built once per (route kind, encoding, status). */
+  variants: Map<string, Record<string, string | number>>;
+  /** For a pointer: the pinned copy it equals, once known (stable for these bytes). */
+  pinnedId?: string;
 }
+
+/** peek() answer when the cache cannot tell without asking the store. */
+export const UNKNOWN = Symbol("unknown");
 
 interface Slot {
   object: ServedObject | undefined;
@@ -35,7 +44,7 @@ interface Slot {
 }
 
 /** Bodies smaller than this are sent as they are: compression would not pay for itself. */
-const MIN_COMPRESS_BYTES = 256;
+export const MIN_COMPRESS_BYTES = 256;
 
 export class ObjectCache {
   private readonly slots = new Map<string, Slot>();
@@ -45,6 +54,13 @@ export class ObjectCache {
     private readonly revalidateMs: number,
     private readonly maxEntries = 10_000,
   ) {}
+
+  /** What is cached for `key` if it is fresh enough to serve without asking the store. */
+  peek(key: string): ServedObject | undefined | typeof UNKNOWN {
+    const slot = this.slots.get(key);
+    if (slot === undefined || Date.now() - slot.checkedAt >= this.revalidateMs) return UNKNOWN;
+    return slot.object;
+  }
 
   /** The current object at `key`, or undefined when the store has none. */
   async get(key: string): Promise<ServedObject | undefined> {
@@ -104,6 +120,8 @@ export class ObjectCache {
       lastModifiedMs: Math.floor(now / 1000) * 1000,
       storeTag: object.etag,
       encoded: {},
+      ready: {},
+      variants: new Map(),
     };
   }
 }
@@ -123,13 +141,26 @@ export async function encodedBody(object: ServedObject, encoding: Encoding): Pro
             },
           });
     object.encoded[encoding] = pending;
+    void pending.then((body) => {
+      object.ready[encoding] = body;
+    });
   }
   return pending;
 }
 
-/** Picks br, then gzip, from an Accept-Encoding header (q=0 excludes). */
+const negotiated = new Map<string, Encoding>();
+
+/** Picks br, then gzip, from an Accept-Encoding header (q=0 excludes). Remembers common headers. */
 export function negotiateEncoding(header: string | undefined): Encoding {
   if (!header) return "identity";
+  const known = negotiated.get(header);
+  if (known !== undefined) return known;
+  const encoding = parseAcceptEncoding(header);
+  if (negotiated.size < 1000) negotiated.set(header, encoding);
+  return encoding;
+}
+
+function parseAcceptEncoding(header: string): Encoding {
   let br = false;
   let gz = false;
   for (const part of header.split(",")) {

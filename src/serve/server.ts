@@ -14,7 +14,15 @@ import type { Stream } from "../schema/stream.ts";
 import type { Store } from "../storage/store.ts";
 import type { Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
-import { encodedBody, negotiateEncoding, ObjectCache, type ServedObject } from "./objects.ts";
+import {
+  type Encoding,
+  encodedBody,
+  MIN_COMPRESS_BYTES,
+  negotiateEncoding,
+  ObjectCache,
+  type ServedObject,
+  UNKNOWN,
+} from "./objects.ts";
 import { type PageHistoryEntry, renderIndexPage, renderStreamPage, type StreamSummary } from "./page.ts";
 import { handlePublish, type PublishApiOptions } from "./publish-api.ts";
 import { type Reply, sendError, sendJson, sendText } from "./respond.ts";
@@ -31,6 +39,8 @@ export interface ServeOptions {
   maxBodyBytes?: number;
   bodyTimeoutMs?: number;
 }
+
+type FileRoute = Extract<Route, { kind: "file" }>;
 
 const CACHE_CONTROL: Record<FileClass, string> = {
   pointer: "public, max-age=60",
@@ -63,6 +73,18 @@ export class StreamServer {
     this.cache = new ObjectCache(options.store, options.revalidateMs ?? 500);
   }
 
+  private readonly routes = new Map<string, Route>();
+
+  /** matchRead, remembered for paths that matched (bounded, so odd paths cannot grow it). */
+  private routeOf(path: string): Route | undefined {
+    let route = this.routes.get(path);
+    if (route === undefined) {
+      route = matchRead(path);
+      if (route !== undefined && this.routes.size < 10_000) this.routes.set(path, route);
+    }
+    return route;
+  }
+
   /** The request handler, for node:http. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = process.hrtime.bigint();
@@ -84,6 +106,21 @@ export class StreamServer {
         });
       }
     };
+    // Fast path: a fresh cached file answers synchronously, without promises.
+    const method = req.method;
+    if (method === "GET" || method === "HEAD") {
+      const url = req.url ?? "/";
+      const q = url.indexOf("?");
+      const fast = this.routeOf(q === -1 ? url : url.slice(0, q));
+      if (fast?.kind === "file") {
+        const reply = this.tryFastFile(req, res, fast, method === "HEAD");
+        if (reply !== undefined) {
+          route = fast;
+          finish(reply);
+          return;
+        }
+      }
+    }
     this.dispatch(req, res, (r) => {
       route = r;
     }).then(finish, (error: unknown) => {
@@ -112,7 +149,7 @@ export class StreamServer {
     const method = req.method ?? "GET";
     const head = method === "HEAD";
     if (method === "GET" || head) {
-      const route = matchRead(path);
+      const route = this.routeOf(path);
       if (route === undefined)
         return sendError(res, new BootstreamError("NOT_FOUND", `nothing at ${path.slice(0, 200)}`), head);
       setRoute(route);
@@ -187,50 +224,99 @@ export class StreamServer {
     }
   }
 
-  private async sendFile(
+  /** Writes a cached file synchronously; undefined when an encoding is not made yet. */
+  private writeFile(
     req: IncomingMessage,
     res: ServerResponse,
-    route: Extract<Route, { kind: "file" }>,
+    route: FileRoute,
+    object: ServedObject,
     head: boolean,
-  ): Promise<Reply> {
-    const object = await this.cache.get(route.key);
-    if (object === undefined)
-      return sendError(res, new BootstreamError("NOT_FOUND", `no ${route.key}`), head);
-    const headers: Record<string, string | number> = {
-      "content-type": route.signature ? "application/pgp-signature" : "application/json",
-      "cache-control":
-        route.signature && route.class === "pointer" ? "public, max-age=60" : CACHE_CONTROL[route.class],
-      "last-modified": object.lastModified,
-      "x-content-type-options": "nosniff",
-    };
-    if (route.class === "pointer") {
-      // Names the pinned copy these bytes equal, so a client can fetch its .asc without racing a publish.
-      const id = await this.pinnedIdOf(route.name, object);
-      if (id !== undefined)
-        headers["content-location"] = `/streams/${route.name}/${id}.json${route.signature ? ".asc" : ""}`;
-    }
+  ): Reply | undefined {
     const inm = req.headers["if-none-match"];
-    const ims = req.headers["if-modified-since"];
+    const ims = inm === undefined ? req.headers["if-modified-since"] : undefined;
     const notModified =
       inm !== undefined
         ? matchesEtag(inm, object)
         : ims !== undefined && Date.parse(ims) >= object.lastModifiedMs;
     const encoding = route.signature ? "identity" : negotiateEncoding(req.headers["accept-encoding"]);
-    const body = await encodedBody(object, encoding);
-    const actual = body === object.body ? "identity" : encoding;
-    headers.etag = actual === "identity" ? object.etag : `"${object.sha256}-${actual}"`;
-    if (!route.signature) headers.vary = "Accept-Encoding";
-    if (notModified) {
-      delete headers["content-type"];
-      res.writeHead(304, headers);
-      res.end();
-      return { status: 304, bytes: 0 };
+    let body = object.body;
+    let actual: Encoding = "identity";
+    if (encoding !== "identity" && object.body.byteLength >= MIN_COMPRESS_BYTES) {
+      const encoded = object.ready[encoding];
+      if (encoded === undefined) return undefined;
+      body = encoded;
+      actual = encoding;
     }
-    if (actual !== "identity") headers["content-encoding"] = actual;
-    headers["content-length"] = body.byteLength;
-    res.writeHead(200, headers);
-    res.end(head ? undefined : body);
-    return { status: 200, bytes: head ? 0 : body.byteLength };
+    const status = notModified ? 304 : 200;
+    const key = `${route.class}|${route.signature}|${actual}|${status}`;
+    let headers = object.variants.get(key);
+    if (headers === undefined) {
+      headers = this.fileHeaders(route, object, actual, status, body.byteLength);
+      object.variants.set(key, headers);
+    }
+    res.writeHead(status, headers);
+    if (status === 304 || head) {
+      res.end();
+      return { status, bytes: 0 };
+    }
+    res.end(body);
+    return { status, bytes: body.byteLength };
+  }
+
+  private fileHeaders(
+    route: FileRoute,
+    object: ServedObject,
+    encoding: Encoding,
+    status: number,
+    length: number,
+  ): Record<string, string | number> {
+    const headers: Record<string, string | number> = {};
+    if (status === 200)
+      headers["content-type"] = route.signature ? "application/pgp-signature" : "application/json";
+    headers["cache-control"] =
+      route.signature && route.class === "pointer" ? "public, max-age=60" : CACHE_CONTROL[route.class];
+    headers["last-modified"] = object.lastModified;
+    headers.etag = encoding === "identity" ? object.etag : `"${object.sha256}-${encoding}"`;
+    if (!route.signature) headers.vary = "Accept-Encoding";
+    // Names the pinned copy these bytes equal, so a client can fetch its .asc without racing a publish.
+    if (route.class === "pointer" && object.pinnedId !== undefined) {
+      headers["content-location"] =
+        `/streams/${route.name}/${object.pinnedId}.json${route.signature ? ".asc" : ""}`;
+    }
+    headers["x-content-type-options"] = "nosniff";
+    if (status === 200) {
+      if (encoding !== "identity") headers["content-encoding"] = encoding;
+      headers["content-length"] = length;
+    }
+    return headers;
+  }
+
+  /** The synchronous path for files that are cached, fresh and fully prepared. */
+  tryFastFile(req: IncomingMessage, res: ServerResponse, route: FileRoute, head: boolean): Reply | undefined {
+    const object = this.cache.peek(route.key);
+    if (object === UNKNOWN || object === undefined) return undefined;
+    if (route.class === "pointer" && object.pinnedId === undefined) return undefined;
+    return this.writeFile(req, res, route, object, head);
+  }
+
+  private async sendFile(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: FileRoute,
+    head: boolean,
+  ): Promise<Reply> {
+    const object = await this.cache.get(route.key);
+    if (object === undefined)
+      return sendError(res, new BootstreamError("NOT_FOUND", `no ${route.key}`), head);
+    if (route.class === "pointer" && object.pinnedId === undefined) {
+      const id = await this.pinnedIdOf(route.name, object);
+      if (id !== undefined) object.pinnedId = id;
+    }
+    const encoding = route.signature ? "identity" : negotiateEncoding(req.headers["accept-encoding"]);
+    if (encoding !== "identity") await encodedBody(object, encoding);
+    const reply = this.writeFile(req, res, route, object, head);
+    if (reply === undefined) throw new BootstreamError("IO", `could not encode ${route.key} as ${encoding}`);
+    return reply;
   }
 
   private async historyEntries(
