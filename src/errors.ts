@@ -12,10 +12,10 @@ export const ERROR_CODES = {
   UNKNOWN_KIND: { exit: 1, http: 422 },
   /** An architecture, platform, format, region, stream or file does not exist. */
   NOT_FOUND: { exit: 1, http: 404 },
-  /** Downloaded or stored bytes do not hash to the expected digest. */
-  CHECKSUM_MISMATCH: { exit: 1, http: 422 },
-  /** An OpenPGP signature does not verify against the given keys. */
-  SIGNATURE_INVALID: { exit: 1, http: 422 },
+  /** Downloaded or stored bytes do not hash to the expected digest (own exit code: scripts tell it apart). */
+  CHECKSUM_MISMATCH: { exit: 3, http: 422 },
+  /** An OpenPGP signature does not verify against the given keys (own exit code, like CHECKSUM_MISMATCH). */
+  SIGNATURE_INVALID: { exit: 4, http: 422 },
   /** A precondition failed: someone else changed the object first. */
   CONFLICT: { exit: 1, http: 412 },
   /** Credentials are missing or wrong. */
@@ -28,7 +28,7 @@ export const ERROR_CODES = {
   IO: { exit: 2, http: 502 },
   /** The command line or request was malformed. */
   USAGE: { exit: 2, http: 400 },
-} as const satisfies Record<string, { exit: 0 | 1 | 2; http: number }>;
+} as const satisfies Record<string, { exit: 1 | 2 | 3 | 4; http: number }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
@@ -64,7 +64,7 @@ export class BootstreamError extends Error {
     this.issues = options.issues ?? [];
   }
 
-  get exitCode(): 0 | 1 | 2 {
+  get exitCode(): 1 | 2 | 3 | 4 {
     return ERROR_CODES[this.code].exit;
   }
 

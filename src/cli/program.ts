@@ -10,11 +10,13 @@ import { VERSION } from "../version.ts";
 import type { CliContext } from "./context.ts";
 import { writeLine } from "./context.ts";
 import { registerDiff } from "./diff.ts";
+import { registerDownload } from "./download.ts";
 import { registerFmt } from "./fmt.ts";
 import { registerGenerate } from "./generate.ts";
 import { registerImage } from "./image.ts";
 import { registerLint } from "./lint.ts";
 import { registerList } from "./list.ts";
+import { registerMirror } from "./mirror.ts";
 import { registerPublish } from "./publish.ts";
 import { registerQuery } from "./query.ts";
 import { toJsonText } from "./render.ts";
@@ -93,7 +95,14 @@ Examples:
     registerDiff,
     registerLint,
   ];
-  for (const register of [...registers, registerPublish, registerVerify, registerServe]) {
+  for (const register of [
+    ...registers,
+    registerPublish,
+    registerVerify,
+    registerServe,
+    registerDownload,
+    registerMirror,
+  ]) {
     for (const command of [register(kit)].flat()) program.addCommand(command);
   }
   // addCommand does not pass these settings down, so apply them to every (sub)command.

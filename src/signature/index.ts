@@ -96,3 +96,51 @@ export async function verifyDetached(
   }
   return first.keyID.toHex();
 }
+
+export interface StreamVerifier {
+  /** Feed the signed bytes here, in order, then end it. */
+  input: import("node:stream").Writable;
+  /** The signing key id once all bytes are in; SIGNATURE_INVALID otherwise. */
+  result: Promise<string>;
+}
+
+/**
+ * Verifies a detached signature over bytes that arrive as a stream (a download), without
+ * holding them in memory: openpgp.js hashes as the data passes through.
+ */
+export async function createStreamVerifier(
+  signature: Uint8Array,
+  keys: readonly openpgp.Key[],
+): Promise<StreamVerifier> {
+  const { PassThrough, Readable } = await import("node:stream");
+  const sig = await readSignature(signature);
+  const input = new PassThrough({ highWaterMark: 1 << 20 });
+  const web = Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>;
+  const result = (async () => {
+    const message = await openpgp.createMessage({ binary: web });
+    const verification = await openpgp.verify({
+      message,
+      signature: sig,
+      verificationKeys: [...keys],
+      format: "binary",
+    });
+    // The hash advances only as the verified data is read: drain it.
+    const reader = (verification.data as unknown as ReadableStream<Uint8Array>).getReader();
+    for (;;) {
+      const { done } = await reader.read();
+      if (done) break;
+    }
+    const first = verification.signatures[0];
+    if (first === undefined)
+      throw new BootstreamError("SIGNATURE_INVALID", "the signature file holds no signature");
+    try {
+      await first.verified;
+    } catch (cause) {
+      throw new BootstreamError("SIGNATURE_INVALID", `bad signature: ${(cause as Error).message}`, { cause });
+    }
+    return first.keyID.toHex();
+  })();
+  // Avoid an unhandled rejection before the caller awaits it.
+  result.catch(() => undefined);
+  return { input, result };
+}

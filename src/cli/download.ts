@@ -1,0 +1,145 @@
+/** `bootstream download`: fetch an artifact chosen from a stream, verified, like coreos-installer's. */
+import { Command, InvalidArgumentError, Option } from "commander";
+import { type DownloadResult, type DownloadSource, downloadArtifact } from "../download/download.ts";
+import { sourceFromUrl, sourcesFromStream } from "../download/resolve.ts";
+import { BootstreamError } from "../errors.ts";
+import { ARTIFACT_KINDS, type ArtifactKind } from "../query/index.ts";
+import { loadStream } from "../source/load.ts";
+import { writeLine } from "./context.ts";
+import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
+import { progressReporter } from "./progress.ts";
+import { toJsonText } from "./render.ts";
+import { collectList, keysFrom } from "./store-options.ts";
+
+interface DownloadFlags {
+  stream: string;
+  architecture: string;
+  platform: string;
+  format: string;
+  kind?: ArtifactKind;
+  imageUrl?: string;
+  sha256?: string;
+  directory: string;
+  decompress?: boolean;
+  key?: string[];
+  insecure?: boolean;
+  retries: number;
+  retryDelay: number;
+  json?: boolean;
+  streamBaseUrl?: string;
+}
+
+function parseRetries(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 100) throw new InvalidArgumentError("expected 0 to 100");
+  return n;
+}
+
+function parseDelay(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 600_000)
+    throw new InvalidArgumentError("expected milliseconds from 0 to 600000");
+  return n;
+}
+
+export function registerDownload(kit: CommandKit): Command {
+  const { ctx } = kit;
+  return new Command("download")
+    .description("download and verify a boot image chosen from a stream (or a URL)")
+    .option("-s, --stream <name>", "stream name, or a stream file or URL", "stable")
+    .option("-a, --architecture <arch>", "architecture", ctx.hostArch)
+    .option("-p, --platform <name>", "platform", "metal")
+    .option("-f, --format <name>", "format", "raw.xz")
+    .addOption(new Option("-k, --kind <kind>", "only this file of the format").choices(ARTIFACT_KINDS))
+    .option("-u, --image-url <url>", "download this URL instead (signature expected at URL.sig)")
+    .option("--sha256 <hex>", "with -u: the expected sha256")
+    .option("-C, --directory <dir>", "destination directory", ".")
+    .option(
+      "--decompress",
+      "decompress .xz, .gz and .zst on the fly (checks uncompressed-sha256 when the stream has it)",
+    )
+    .option(
+      "--key <file>",
+      "OpenPGP public key(s) to verify signatures with (repeatable; env BOOTSTREAM_KEYRING)",
+      collectList,
+    )
+    .option("--insecure", "skip signature verification (digests are still checked)")
+    .option("--retries <n>", "retries after a failed or dropped transfer", parseRetries, 5)
+    .option("--retry-delay <ms>", "delay before the first retry, doubling each time", parseDelay, 500)
+    .option("--json", "print results as JSON")
+    .addOption(streamBaseUrlOption())
+    .addHelpText(
+      "after",
+      `
+Writes NAME.part and renames it to NAME only after the sha256 and the signature verified;
+on a mismatch the partial file is removed. An interrupted download resumes from NAME.part.
+Prints the paths of the files written on stdout.
+Exit status: 0 ok, 1 not found, 2 usage or I/O error, 3 checksum mismatch, 4 bad signature.
+
+Examples:
+  bootstream download -s stable -a x86_64 -p metal -f iso --key fedora.asc
+  bootstream download -s stable -p metal -f pxe -C /srv/tftp --key fedora.asc
+  bootstream download -s stable -p qemu -f qcow2.xz --decompress --key fedora.asc
+  bootstream download -u https://example.com/image.raw.xz --sha256 <hex> --insecure`,
+    )
+    .action((flags: DownloadFlags) =>
+      kit.run(flags.json, async () => {
+        const keyFiles = flags.key?.length
+          ? flags.key
+          : ctx.env.BOOTSTREAM_KEYRING
+            ? [ctx.env.BOOTSTREAM_KEYRING]
+            : [];
+        if (!flags.insecure && keyFiles.length === 0) {
+          throw new BootstreamError(
+            "USAGE",
+            "no key to verify signatures with: give --key FILE (or set BOOTSTREAM_KEYRING), or --insecure",
+          );
+        }
+        const keys = keyFiles.length > 0 ? await keysFrom(keyFiles) : [];
+        let sources: DownloadSource[];
+        if (flags.imageUrl) {
+          sources = [sourceFromUrl(flags.imageUrl, flags.sha256)];
+        } else {
+          const { stream } = await loadStream(flags.stream, sourceOptions(ctx, flags));
+          sources = sourcesFromStream(stream, {
+            architecture: flags.architecture,
+            platform: flags.platform,
+            format: flags.format,
+            ...(flags.kind ? { kind: flags.kind } : {}),
+          });
+        }
+        const progress = progressReporter(ctx);
+        const results: DownloadResult[] = [];
+        try {
+          for (const source of sources) {
+            const result = await downloadArtifact(source, {
+              directory: flags.directory,
+              decompress: flags.decompress === true,
+              keys,
+              insecure: flags.insecure === true,
+              retries: flags.retries,
+              backoffMs: flags.retryDelay,
+              builtinDecompressors: ctx.env.BOOTSTREAM_BUILTIN_DECOMPRESSORS === "1",
+              onProgress: (p) => progress.update(p),
+              ...(ctx.shutdown ? { signal: ctx.shutdown } : {}),
+            });
+            progress.stop();
+            results.push(result);
+            if (!flags.json) {
+              writeLine(ctx.stdout, result.path);
+              writeLine(
+                ctx.stderr,
+                result.skipped
+                  ? `${result.path}: already present and verified`
+                  : `${result.path}: sha256 ok${result.signatureKey ? `, signed by ${result.signatureKey}` : flags.insecure ? ", signature not checked (--insecure)" : ""}`,
+              );
+            }
+          }
+        } finally {
+          progress.stop();
+        }
+        if (flags.json) ctx.stdout.write(toJsonText(results));
+        return 0;
+      }),
+    );
+}

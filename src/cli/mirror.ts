@@ -1,0 +1,85 @@
+/** `bootstream mirror`: a stream and chosen artifacts copied for a disconnected site. */
+import { Command, InvalidArgumentError } from "commander";
+import { mirrorStream } from "../mirror/mirror.ts";
+import { loadStream } from "../source/load.ts";
+import { writeLine } from "./context.ts";
+import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
+import { toJsonText } from "./render.ts";
+import { collectList } from "./store-options.ts";
+
+interface MirrorFlags {
+  to: string;
+  baseUrl: string;
+  architecture?: string[];
+  platform?: string[];
+  format?: string[];
+  metadataOnly?: boolean;
+  jobs: number;
+  retries: number;
+  json?: boolean;
+  streamBaseUrl?: string;
+}
+
+function parseJobs(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError("expected 1 to 64");
+  return n;
+}
+
+export function registerMirror(kit: CommandKit): Command {
+  const { ctx } = kit;
+  return new Command("mirror")
+    .description(
+      "copy a stream and its artifacts into a directory, URLs rewritten to where it will be served",
+    )
+    .argument("<source>", "stream file, -, URL or stream name")
+    .requiredOption("--to <dir>", "destination directory")
+    .requiredOption("--base-url <url>", "URL the directory will be served at")
+    .option(
+      "-a, --architecture <arch>",
+      "only these architectures (comma separated or repeated)",
+      collectList,
+    )
+    .option("-p, --platform <name>", "only these platforms", collectList)
+    .option("-f, --format <name>", "only these formats", collectList)
+    .option("--metadata-only", "write the rewritten stream without copying artifacts")
+    .option("-j, --jobs <n>", "downloads in parallel", parseJobs, 4)
+    .option("--retries <n>", "retries per transfer", parseJobs, 5)
+    .option("--json", "print the result as JSON")
+    .addOption(streamBaseUrlOption())
+    .addHelpText(
+      "after",
+      `
+Files go under DIR by their URL path (as on the origin) with their signatures; the stream is
+written to DIR/streams/<stream>.json with every selected artifact's location and signature
+rewritten to --base-url, and the artifacts not selected left out. Every artifact's sha256 is
+verified; a rerun resumes partial files and skips verified ones. Any static server (or
+bootstream serve for the stream) can serve DIR.
+
+Examples:
+  bootstream mirror stable --to /srv/mirror --base-url https://mirror.internal/coreos/ -a x86_64 -p metal -f iso,pxe
+  bootstream mirror rhcos-4.16.json --to /srv/mirror --base-url http://10.0.0.5/ --metadata-only`,
+    )
+    .action((source: string, flags: MirrorFlags) =>
+      kit.run(flags.json, async () => {
+        const { stream } = await loadStream(source, sourceOptions(ctx, flags));
+        const result = await mirrorStream(stream, {
+          directory: flags.to,
+          baseUrl: flags.baseUrl,
+          jobs: flags.jobs,
+          retries: flags.retries,
+          ...(flags.architecture ? { architectures: flags.architecture } : {}),
+          ...(flags.platform ? { platforms: flags.platform } : {}),
+          ...(flags.format ? { formats: flags.format } : {}),
+          ...(flags.metadataOnly ? { metadataOnly: true } : {}),
+          ...(ctx.shutdown ? { signal: ctx.shutdown } : {}),
+          onFile: (f) => {
+            if (!flags.json) writeLine(ctx.stderr, `${f.status}: ${f.path}`);
+          },
+        });
+        if (flags.json) ctx.stdout.write(toJsonText(result));
+        else writeLine(ctx.stdout, result.streamPath);
+        return 0;
+      }),
+    );
+}

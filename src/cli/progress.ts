@@ -1,0 +1,47 @@
+/** A byte progress bar on a terminal (cli-progress); nothing at all when stderr is not a TTY. */
+import cliProgress from "cli-progress";
+import type { DownloadProgress } from "../download/download.ts";
+import { formatBytes } from "../source/read.ts";
+import type { CliContext } from "./context.ts";
+
+export interface ProgressReporter {
+  update(progress: DownloadProgress): void;
+  stop(): void;
+}
+
+export function progressReporter(ctx: CliContext): ProgressReporter {
+  if (!ctx.stderrIsTTY) return { update() {}, stop() {} };
+  let bar: cliProgress.SingleBar | undefined;
+  let file = "";
+  const started = Date.now();
+  return {
+    update(p) {
+      if (bar === undefined || p.file !== file) {
+        bar?.stop();
+        file = p.file;
+        bar = new cliProgress.SingleBar(
+          {
+            stream: ctx.stderr as NodeJS.WritableStream,
+            format: "{file} [{bar}] {percentage}% {done}/{size} {rate} ETA {eta_formatted}",
+            hideCursor: true,
+            etaBuffer: 50,
+            fps: 5,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(p.total ?? 0, 0, { file, done: "0 B", size: "?", rate: "" });
+      }
+      if (p.total !== undefined && bar.getTotal() !== p.total) bar.setTotal(p.total);
+      const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+      bar.update(p.bytes, {
+        file,
+        done: formatBytes(p.bytes),
+        size: p.total === undefined ? "?" : formatBytes(p.total),
+        rate: `${formatBytes(p.bytes / seconds)}/s`,
+      });
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
