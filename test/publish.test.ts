@@ -9,7 +9,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import * as openpgp from "openpgp";
-import { FsStore, openStore, S3Store, type Store, sha256Hex } from "../src/storage/index.ts";
+import { FsStore, openStore, type Store, sha256Hex } from "../src/storage/index.ts";
+import { S3Store } from "../src/storage/s3.ts";
 import { runBootstream, spawnBootstream, startBootstream } from "./helpers/cli.ts";
 import { fixtureJson, fixturePath, fixtureText, tempDir } from "./helpers/fixtures.ts";
 import { freshBucket, s3Endpoint } from "./helpers/s3.ts";
@@ -397,7 +398,7 @@ describe("publish --from-git", () => {
       assert.equal(third.code, 0, third.stderr);
       assert.match(third.stderr, /^stable at [0-9a-f]{12}: published stable as 20260721$/m);
       assert.match(third.stderr, /^testing at [0-9a-f]{12}: unchanged since the last publish$/m);
-      const store = openStore(location, location.startsWith("s3://") ? { endpoint: s3Endpoint() } : {});
+      const store = await openStore(location, location.startsWith("s3://") ? { endpoint: s3Endpoint() } : {});
       assert.equal(
         text((await store.get("streams/stable.json"))?.body),
         fixtureText("fcos-stable-stream.json"),

@@ -1,4 +1,4 @@
-import { S3Store } from "../src/storage/index.ts";
+import { S3Store } from "../src/storage/s3.ts";
 import { freshBucket, s3Endpoint } from "./helpers/s3.ts";
 import { storeContract } from "./helpers/store-contract.ts";
 

@@ -6,10 +6,10 @@ import { BootstreamError } from "../errors.ts";
 import { ARTIFACT_KINDS, type ArtifactKind } from "../query/index.ts";
 import { loadStream } from "../source/load.ts";
 import { writeLine } from "./context.ts";
+import { collectList, keysFrom } from "./options.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
 import { progressReporter } from "./progress.ts";
 import { toJsonText } from "./render.ts";
-import { collectList, keysFrom } from "./store-options.ts";
 
 interface DownloadFlags {
   stream: string;

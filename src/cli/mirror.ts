@@ -3,9 +3,9 @@ import { Command, InvalidArgumentError } from "commander";
 import { mirrorStream } from "../mirror/mirror.ts";
 import { loadStream } from "../source/load.ts";
 import { writeLine } from "./context.ts";
+import { collectList } from "./options.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
 import { toJsonText } from "./render.ts";
-import { collectList } from "./store-options.ts";
 
 interface MirrorFlags {
   to: string;

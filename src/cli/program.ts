@@ -9,20 +9,7 @@ import type { ReadSourceOptions } from "../source/read.ts";
 import { VERSION } from "../version.ts";
 import type { CliContext } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { registerDiff } from "./diff.ts";
-import { registerDownload } from "./download.ts";
-import { registerFmt } from "./fmt.ts";
-import { registerGenerate } from "./generate.ts";
-import { registerImage } from "./image.ts";
-import { registerLint } from "./lint.ts";
-import { registerList } from "./list.ts";
-import { registerMirror } from "./mirror.ts";
-import { registerPublish } from "./publish.ts";
-import { registerQuery } from "./query.ts";
 import { toJsonText } from "./render.ts";
-import { registerServe } from "./serve.ts";
-import { registerValidate } from "./validate.ts";
-import { registerVerify } from "./verify.ts";
 
 /** What a command handler gets: its context and a way to run the body with error mapping. */
 export interface CommandKit {
@@ -43,6 +30,30 @@ export function streamBaseUrlOption(): Option {
     "where bare stream names resolve (env BOOTSTREAM_STREAM_BASE_URL)",
   );
 }
+
+type Register = (kit: CommandKit) => Command | Command[];
+
+const publishCommands = async (): Promise<Register> => (await import("./publish.ts")).registerPublish;
+
+/** Every command, in help order, with the module that defines it. */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  validate: async () => (await import("./validate.ts")).registerValidate,
+  fmt: async () => (await import("./fmt.ts")).registerFmt,
+  query: async () => (await import("./query.ts")).registerQuery,
+  image: async () => (await import("./image.ts")).registerImage,
+  list: async () => (await import("./list.ts")).registerList,
+  generate: async () => (await import("./generate.ts")).registerGenerate,
+  diff: async () => (await import("./diff.ts")).registerDiff,
+  lint: async () => (await import("./lint.ts")).registerLint,
+  publish: publishCommands,
+  history: publishCommands,
+  rollback: publishCommands,
+  fsck: publishCommands,
+  verify: async () => (await import("./verify.ts")).registerVerify,
+  serve: async () => (await import("./serve.ts")).registerServe,
+  download: async () => (await import("./download.ts")).registerDownload,
+  mirror: async () => (await import("./mirror.ts")).registerMirror,
+};
 
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
   let exitCode = 0;
@@ -85,24 +96,15 @@ Examples:
   bootstream fmt --check streams/*.json`,
   );
 
-  const registers = [
-    registerValidate,
-    registerFmt,
-    registerQuery,
-    registerImage,
-    registerList,
-    registerGenerate,
-    registerDiff,
-    registerLint,
-  ];
-  for (const register of [
-    ...registers,
-    registerPublish,
-    registerVerify,
-    registerServe,
-    registerDownload,
-    registerMirror,
-  ]) {
+  // Only the command being run is loaded (heavy dependencies such as the AWS SDK or
+  // openpgp.js stay out of `bootstream list`); help without a command loads them all.
+  const requested = argv.find((a) => !a.startsWith("-"));
+  const loaders =
+    requested !== undefined && COMMANDS[requested]
+      ? [COMMANDS[requested]]
+      : [...new Set(Object.values(COMMANDS))];
+  for (const load of loaders) {
+    const register = await load();
     for (const command of [register(kit)].flat()) program.addCommand(command);
   }
   // addCommand does not pass these settings down, so apply them to every (sub)command.

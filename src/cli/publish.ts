@@ -17,17 +17,10 @@ import { readSource } from "../source/read.ts";
 import { sha256Hex } from "../storage/fs.ts";
 import type { CliContext } from "./context.ts";
 import { writeLine } from "./context.ts";
+import { collectList, keysFrom, readLocalFile, signerFrom } from "./options.ts";
 import { type CommandKit, sourceOptions } from "./program.ts";
 import { renderTable, toJsonText } from "./render.ts";
-import {
-  collectList,
-  keysFrom,
-  readLocalFile,
-  type StoreFlags,
-  signerFrom,
-  storeFrom,
-  withStoreOptions,
-} from "./store-options.ts";
+import { type StoreFlags, storeFrom, withStoreOptions } from "./store-options.ts";
 
 interface PublishFlags extends StoreFlags {
   name?: string;
@@ -119,7 +112,7 @@ Examples:
     )
     .action((source: string | undefined, flags: PublishFlags) =>
       kit.run(flags.json, async () => {
-        const store = storeFrom(ctx, flags);
+        const store = await storeFrom(ctx, flags);
         const options = await publishOptions(kit, flags);
         if (flags.fromGit !== undefined) {
           if (source !== undefined)
@@ -184,7 +177,7 @@ function historyCommand(kit: CommandKit): Command {
     )
     .action((name: string, flags: StoreFlags & { json?: boolean }) =>
       kit.run(flags.json, async () => {
-        const store = storeFrom(ctx, flags);
+        const store = await storeFrom(ctx, flags);
         const { history } = await readHistory(store, checkStreamName(name));
         const pointer = await store.get(pointerKey(name));
         const current = pointer ? sha256Hex(pointer.body) : undefined;
@@ -227,7 +220,7 @@ function rollbackCommand(kit: CommandKit): Command {
     .addHelpText("after", "\nExamples:\n  bootstream rollback stable 20260707 --store /srv/streams")
     .action((name: string, id: string, flags: StoreFlags) =>
       kit.run(false, async () => {
-        const store = storeFrom(ctx, flags);
+        const store = await storeFrom(ctx, flags);
         const result = await rollbackStream(store, name, id);
         writeLine(
           ctx.stderr,
@@ -254,7 +247,7 @@ function fsckCommand(kit: CommandKit): Command {
     )
     .action((flags: StoreFlags & { key?: string[]; json?: boolean }) =>
       kit.run(flags.json, async () => {
-        const store = storeFrom(ctx, flags);
+        const store = await storeFrom(ctx, flags);
         const keys = flags.key?.length ? await keysFrom(flags.key) : undefined;
         const findings = await fsckStore(store, keys ? { keys } : {});
         if (flags.json) ctx.stdout.write(toJsonText(findings));

@@ -5,8 +5,9 @@ import { DEFAULT_POLICY, parsePolicy } from "../lint/policy.ts";
 import { createLogger, LOG_LEVELS, type LogLevel } from "../serve/log.ts";
 import { startServer } from "../serve/server.ts";
 import { writeLine } from "./context.ts";
+import { readLocalFile, signerFrom } from "./options.ts";
 import type { CommandKit } from "./program.ts";
-import { readLocalFile, type StoreFlags, signerFrom, storeFrom, withStoreOptions } from "./store-options.ts";
+import { type StoreFlags, storeFrom, withStoreOptions } from "./store-options.ts";
 
 interface ServeFlags extends StoreFlags {
   host: string;
@@ -80,7 +81,7 @@ Examples:
     )
     .action((flags: ServeFlags) =>
       kit.run(false, async () => {
-        const store = storeFrom(ctx, flags);
+        const store = await storeFrom(ctx, flags);
         const tokens = flags.tokenFile
           ? parseTokens(new TextDecoder().decode(await readLocalFile(flags.tokenFile, "token file")))
           : [];

@@ -8,8 +8,6 @@ import { spawn, spawnSync } from "node:child_process";
 import { Duplex, Transform } from "node:stream";
 import { TransformStream } from "node:stream/web";
 import { createGunzip } from "node:zlib";
-import { Decompress as ZstdDecompress } from "fzstd";
-import * as xzModule from "xz-decompress";
 import { BootstreamError } from "../errors.ts";
 
 export type Compression = "xz" | "gzip" | "zstd";
@@ -64,17 +62,18 @@ function toolStream(command: string, args: string[], what: string): Duplex {
   return duplex;
 }
 
-// The package is a CommonJS bundle: under ESM its exports arrive on `default`.
-const XzReadableStream: typeof xzModule.XzReadableStream =
-  (xzModule as unknown as { default?: typeof xzModule }).default?.XzReadableStream ??
-  xzModule.XzReadableStream;
-
-function xzWasm(): Duplex {
+async function xzWasm(): Promise<Duplex> {
+  const xzModule = await import("xz-decompress");
+  // The package is a CommonJS bundle: under ESM its exports arrive on `default`.
+  const XzReadableStream: typeof xzModule.XzReadableStream =
+    (xzModule as unknown as { default?: typeof xzModule }).default?.XzReadableStream ??
+    xzModule.XzReadableStream;
   const pipe = new TransformStream<Uint8Array, Uint8Array>();
   return Duplex.fromWeb({ writable: pipe.writable, readable: new XzReadableStream(pipe.readable) });
 }
 
-function zstdJs(): Transform {
+async function zstdJs(): Promise<Transform> {
+  const { Decompress: ZstdDecompress } = await import("fzstd");
   let push: ((chunk: Uint8Array) => void) | undefined;
   const decoder = new ZstdDecompress((chunk) => push?.(chunk));
   return new Transform({
@@ -103,7 +102,11 @@ function zstdJs(): Transform {
   });
 }
 
-export function createDecompressor(compression: Compression, options: DecompressOptions = {}): Duplex {
+/** The decoders are loaded only when used (the WASM one is sizeable). */
+export async function createDecompressor(
+  compression: Compression,
+  options: DecompressOptions = {},
+): Promise<Duplex> {
   switch (compression) {
     case "gzip":
       return createGunzip();

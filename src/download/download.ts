@@ -14,7 +14,7 @@ import { Readable, Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Key } from "openpgp";
 import { BootstreamError } from "../errors.ts";
-import { createStreamVerifier, type StreamVerifier } from "../signature/index.ts";
+import type { StreamVerifier } from "../signature/index.ts";
 import { fetchCapped } from "../source/read.ts";
 import { syncDirectory } from "../source/write.ts";
 import { type Compression, compressionOf, createDecompressor } from "./decompress.ts";
@@ -60,6 +60,8 @@ export interface DownloadResult {
 }
 
 const SIGNATURE_MAX_BYTES = 1024 * 1024;
+/** Buffering between stages: enough to keep every stage busy, small enough to keep memory flat. */
+const STAGE_BUFFER = 256 * 1024;
 
 /** The local file name for a URL: its last path segment, refusing anything path-like. */
 export function fileNameOf(url: string): string {
@@ -90,7 +92,7 @@ async function exists(path: string): Promise<boolean> {
 /** A pass-through that hashes what flows by (and feeds a signature check). */
 function tap(hash: Hash, onBytes: (n: number) => void, verifier?: StreamVerifier): Transform {
   return new Transform({
-    highWaterMark: 1 << 20,
+    highWaterMark: STAGE_BUFFER,
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);
       onBytes(chunk.length);
@@ -152,7 +154,10 @@ export async function downloadArtifact(
   const signature = verifySignature
     ? await fetchCapped(source.signatureUrl as string, SIGNATURE_MAX_BYTES, options.signal)
     : undefined;
-  const verifier = signature ? await createStreamVerifier(signature, options.keys ?? []) : undefined;
+  // openpgp.js is loaded only when a signature is checked: it is large.
+  const verifier = signature
+    ? await (await import("../signature/index.ts")).createStreamVerifier(signature, options.keys ?? [])
+    : undefined;
   const compressedHash = createHash("sha256");
   const uncompressedHash = createHash("sha256");
 
@@ -181,11 +186,11 @@ export async function downloadArtifact(
     highWaterMark: 1 << 20,
   });
   try {
-    const input = Readable.from(chunks, { objectMode: false, highWaterMark: 1 << 20 });
+    const input = Readable.from(chunks, { objectMode: false, highWaterMark: STAGE_BUFFER });
     const compressedTap = tap(compressedHash, progress, verifier);
     try {
       if (compression) {
-        const decoder = createDecompressor(compression.compression, {
+        const decoder = await createDecompressor(compression.compression, {
           builtinOnly: options.builtinDecompressors === true,
         });
         await pipeline(

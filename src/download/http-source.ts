@@ -2,8 +2,48 @@
  * The bytes of a URL from an offset on, surviving dropped connections and server errors:
  * each retry asks for the rest with an HTTP Range request (or, from a server that ignores
  * Range, skips what was already received), with exponential backoff.
+ *
+ * Uses node:http(s) rather than fetch: for multi-gigabyte bodies fetch's web streams keep
+ * noticeably more memory alive (measured: ~100 MB vs ~85 MB RSS for a bare 200 MB read).
  */
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { BootstreamError } from "../errors.ts";
+
+const MAX_REDIRECTS = 10;
+
+/** GET with optional Range, following redirects; resolves with the final response. */
+function get(
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  redirects = 0,
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const request =
+      target.protocol === "https:" ? httpsRequest : target.protocol === "http:" ? httpRequest : undefined;
+    if (request === undefined) {
+      reject(new BootstreamError("USAGE", `cannot download ${url}: only http and https URLs`));
+      return;
+    }
+    const req = request(target, { headers: { "user-agent": "bootstream", ...headers }, signal }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status >= 300 && status < 400 && res.headers.location) {
+        res.resume();
+        if (redirects >= MAX_REDIRECTS) {
+          reject(new BootstreamError("IO", `cannot download ${url}: more than ${MAX_REDIRECTS} redirects`));
+          return;
+        }
+        resolve(get(new URL(res.headers.location, target).href, headers, signal, redirects + 1));
+        return;
+      }
+      resolve(res);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
 
 export interface HttpSourceOptions {
   /** Start at this byte (a resumed download). */
@@ -37,13 +77,13 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function totalFrom(response: Response, offset: number): number | undefined {
-  const range = response.headers.get("content-range");
+function totalFrom(response: IncomingMessage, offset: number): number | undefined {
+  const range = response.headers["content-range"];
   const m = range ? /\/(\d+)\s*$/.exec(range) : null;
   if (m) return Number(m[1]);
-  const length = Number(response.headers.get("content-length") ?? Number.NaN);
+  const length = Number(response.headers["content-length"] ?? Number.NaN);
   if (!Number.isFinite(length)) return undefined;
-  return response.status === 206 ? offset + length : length;
+  return response.statusCode === 206 ? offset + length : length;
 }
 
 /** Yields the bytes of `url` from `options.offset` to the end. */
@@ -73,55 +113,53 @@ export async function* httpBytes(url: string, options: HttpSourceOptions = {}): 
         options.idleTimeoutMs ?? 60_000,
       );
     };
-    let response: Response;
+    let response: IncomingMessage;
     try {
       arm();
-      response = await fetch(url, {
-        headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
-        redirect: "follow",
-        signal,
-      });
+      response = await get(url, offset > 0 ? { range: `bytes=${offset}-` } : {}, signal);
     } catch (error) {
       clearTimeout(idle);
       if (options.signal?.aborted) throw options.signal.reason;
+      if (error instanceof BootstreamError) throw error;
       failures++;
-      lastError = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      lastError = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
       continue;
     }
-    if (response.status === 416 && total !== undefined && offset >= total) {
+    const status = response.statusCode ?? 0;
+    if (status === 416 && total !== undefined && offset >= total) {
       clearTimeout(idle);
+      response.resume();
       return;
     }
-    if (response.status === 404) {
+    if (status === 404) {
       clearTimeout(idle);
-      await response.body?.cancel();
+      response.resume();
       throw new BootstreamError("NOT_FOUND", `cannot download ${url}: HTTP 404 Not Found`, { path: url });
     }
-    if (!response.ok) {
+    if (status < 200 || status > 299) {
       clearTimeout(idle);
-      await response.body?.cancel();
-      lastError = `HTTP ${response.status}`;
-      if (retryable(response.status)) {
+      response.resume();
+      lastError = `HTTP ${status}`;
+      if (retryable(status)) {
         failures++;
         continue;
       }
       throw new BootstreamError(
         "IO",
-        `cannot download ${url}: HTTP ${response.status} ${response.statusText}`.trimEnd(),
+        `cannot download ${url}: HTTP ${status} ${response.statusMessage ?? ""}`.trimEnd(),
         { path: url },
       );
     }
     // A server that ignores Range starts from byte 0: skip what we already have.
-    let skip = offset > 0 && response.status === 200 ? offset : 0;
+    let skip = offset > 0 && status === 200 ? offset : 0;
     if (total === undefined) {
-      total = totalFrom(response, response.status === 206 ? offset : 0);
+      total = totalFrom(response, status === 206 ? offset : 0);
       if (total !== undefined) options.onTotal?.(total);
     }
     try {
-      if (response.body === null) throw new Error("empty response body");
-      for await (const raw of response.body) {
+      for await (const raw of response) {
         arm();
-        let chunk = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+        let chunk = raw as Buffer;
         if (skip > 0) {
           if (chunk.length <= skip) {
             skip -= chunk.length;
@@ -140,10 +178,11 @@ export async function* httpBytes(url: string, options: HttpSourceOptions = {}): 
       return;
     } catch (error) {
       clearTimeout(idle);
+      response.destroy();
       if (options.signal?.aborted) throw options.signal.reason;
       if (error instanceof BootstreamError) throw error;
       failures++;
-      lastError = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      lastError = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     }
   }
 }

@@ -1,0 +1,35 @@
+/** Small option helpers shared by commands (kept free of heavy imports: commands load lazily). */
+import { readFile } from "node:fs/promises";
+import { BootstreamError } from "../errors.ts";
+import type { CliContext } from "./context.ts";
+
+export async function readLocalFile(path: string, what: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (cause) {
+    throw new BootstreamError("IO", `cannot read ${what} ${path}: ${(cause as Error).message}`, {
+      cause,
+      path,
+    });
+  }
+}
+
+export async function signerFrom(ctx: CliContext, keyFile: string | undefined) {
+  if (keyFile === undefined) return undefined;
+  const { createSigner } = await import("../signature/index.ts");
+  const armored = new TextDecoder().decode(await readLocalFile(keyFile, "signing key"));
+  return createSigner(armored, ctx.env.BOOTSTREAM_SIGN_PASSPHRASE);
+}
+
+export async function keysFrom(files: readonly string[]) {
+  const { readPublicKeys } = await import("../signature/index.ts");
+  const keys = [];
+  for (const file of files) keys.push(...(await readPublicKeys(await readLocalFile(file, "public key"))));
+  return keys;
+}
+
+/** Commander collector for options given several times and/or comma separated. */
+export const collectList = (value: string, previous: string[] = []) => [
+  ...previous,
+  ...value.split(",").filter(Boolean),
+];
