@@ -4,7 +4,8 @@
 //
 // Tests use real services. Unless the environment already points at them (AWS_ENDPOINT_URL),
 // this starts them once before the runner (scripts/s3-up.sh installs Ceph from Debian if
-// needed, as root) and stops what it started afterwards; Chromium is installed if missing.
+// needed, as root; scripts/registry-up.sh the OCI registry) and stops what it started
+// afterwards; Chromium and skopeo are installed if missing.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -43,8 +44,13 @@ if (!process.env.AWS_ENDPOINT_URL) {
   if (up("s3-up.sh", dir)) started.push(["s3-down.sh", dir]);
 }
 
-// Debian's Chromium for the download-page tests (no-op when installed).
-spawnSync("bash", [join("scripts", "browser-up.sh")], { stdio: "inherit" });
+// Debian's Chromium and skopeo for the page and OCI tests (no-op when installed).
+spawnSync("bash", [join("scripts", "tools-up.sh")], { stdio: "inherit" });
+
+if (!process.env.REGISTRY_URL) {
+  const dir = process.env.BOOTSTREAM_REGISTRY_DIR ?? "/tmp/bootstream-test-registry";
+  if (up("registry-up.sh", dir)) started.push(["registry-down.sh", dir]);
+}
 
 const files = [...find("src"), ...find("test")].sort();
 const extra = process.argv.slice(2);

@@ -23,7 +23,7 @@ describe("download page in headless Chromium", () => {
   let browser: Browser;
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/browser-up.sh (npm test does it)`);
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/tools-up.sh (npm test does it)`);
     const store = new FsStore(tempDir("bootstream-page-"));
     await publishStream(store, fixtureText("fcos-stable-stream-2020.json"));
     await publishStream(store, fixtureText("fcos-stable-stream.json"), { force: true });

@@ -53,6 +53,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   serve: async () => (await import("./serve.ts")).registerServe,
   download: async () => (await import("./download.ts")).registerDownload,
   mirror: async () => (await import("./mirror.ts")).registerMirror,
+  oci: async () => (await import("./oci.ts")).registerOci,
+  configmap: async () => (await import("./configmap.ts")).registerConfigMap,
 };
 
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {

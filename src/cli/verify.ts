@@ -16,7 +16,7 @@ export function registerVerify(kit: CommandKit): Command {
     .addHelpText(
       "after",
       `
-Exit status: 0 good signature, 1 bad or missing signature, 2 error.
+Exit status: 0 good signature, 4 bad signature, 2 error (unreadable file or key).
 
 Examples:
   bootstream verify /srv/streams/streams/stable.json --key release-pub.asc

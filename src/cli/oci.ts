@@ -1,0 +1,187 @@
+/** `bootstream oci build|push|extract|stream-info`: the stream inside an OCI image. */
+import { Command, InvalidArgumentError } from "commander";
+import { BootstreamError } from "../errors.ts";
+import { buildStreamImage } from "../oci/image.ts";
+import { extractStream, openImage, pushImage, streamInfo } from "../oci/index.ts";
+import { parseLayoutArg, writeLayout } from "../oci/layout.ts";
+import type { RegistryOptions } from "../oci/registry.ts";
+import { checkDocument, toCanonicalJSON } from "../schema/parse.ts";
+import type { Stream } from "../schema/stream.ts";
+import { loadDocument } from "../source/load.ts";
+import type { CliContext } from "./context.ts";
+import { writeLine } from "./context.ts";
+import { emitDocument } from "./output.ts";
+import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
+import { renderTable, toJsonText } from "./render.ts";
+
+interface RegistryFlags {
+  tlsVerify: boolean;
+  creds?: string;
+  chunkSize?: number;
+}
+
+function parseBool(value: string): boolean {
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new InvalidArgumentError("expected true or false");
+}
+
+function parseSize(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a number of bytes");
+  return n;
+}
+
+function registryOptions(ctx: CliContext, flags: RegistryFlags): RegistryOptions {
+  const creds = flags.creds ?? ctx.env.BOOTSTREAM_REGISTRY_CREDS;
+  const colon = creds?.indexOf(":") ?? -1;
+  return {
+    insecure: !flags.tlsVerify,
+    ...(creds && colon > 0 ? { username: creds.slice(0, colon), password: creds.slice(colon + 1) } : {}),
+    ...(flags.chunkSize ? { chunkSize: flags.chunkSize } : {}),
+  };
+}
+
+function withRegistryOptions(command: Command): Command {
+  return command
+    .option(
+      "--tls-verify <bool>",
+      "use https and verify certificates (false: plain http, for local registries)",
+      parseBool,
+      true,
+    )
+    .option(
+      "--creds <user:password>",
+      "registry credentials (env BOOTSTREAM_REGISTRY_CREDS); basic or bearer-token auth",
+    );
+}
+
+/** The stream and its canonical text (keeping its own indent). */
+export async function canonicalStream(
+  kit: CommandKit,
+  source: string,
+  flags: { streamBaseUrl?: string },
+): Promise<{ stream: Stream; text: string }> {
+  const { document } = await loadDocument(source, { ...sourceOptions(kit.ctx, flags), kind: "stream" });
+  const stream = document.data as Stream;
+  return { stream, text: toCanonicalJSON(stream, { kind: "stream", indent: document.indent ?? 4 }) };
+}
+
+export function registerOci(kit: CommandKit): Command {
+  const { ctx } = kit;
+  const oci = new Command("oci")
+    .description("carry a stream in an OCI image: build a layout, push to a registry, extract")
+    .addHelpText(
+      "after",
+      `
+The image has one layer with /usr/share/bootstream/<name>.json and /manifests/coreos-bootimages.yaml
+(the ConfigMap), the label io.openshift.release.operator=true, and manifest annotations naming
+the stream, its last-modified and the releases per architecture. The same stream gives the same digests.
+
+Examples:
+  bootstream oci build stable.json --layout ./image:stable
+  bootstream oci push stable.json quay.io/example/coreos-bootimages:4.16
+  bootstream oci push stable.json 127.0.0.1:5000/bootstream/stable:latest --tls-verify=false
+  bootstream oci extract 127.0.0.1:5000/bootstream/stable:latest --tls-verify=false -o stable.json
+  bootstream oci stream-info quay.io/example/coreos-bootimages:4.16`,
+    );
+
+  oci.addCommand(
+    new Command("build")
+      .description("write the stream image into an OCI image layout directory")
+      .argument("<source>", "stream file, -, URL or stream name")
+      .requiredOption(
+        "--layout <dir[:tag]>",
+        "image layout directory, optionally with a tag (default tag: the stream name)",
+      )
+      .option("--json", "print the manifest digest and annotations as JSON")
+      .addOption(streamBaseUrlOption())
+      .action((source: string, flags: { layout: string; json?: boolean; streamBaseUrl?: string }) =>
+        kit.run(flags.json, async () => {
+          const { stream, text } = await canonicalStream(kit, source, flags);
+          const { dir, tag } = parseLayoutArg(flags.layout, stream.stream);
+          const image = buildStreamImage(stream, text);
+          await writeLayout(dir, image, tag);
+          if (flags.json)
+            ctx.stdout.write(
+              toJsonText({ digest: image.manifest.digest, tag, annotations: image.annotations }),
+            );
+          else writeLine(ctx.stdout, image.manifest.digest);
+          writeLine(ctx.stderr, `wrote ${dir} (tag ${tag})`);
+          return 0;
+        }),
+      ),
+  );
+
+  oci.addCommand(
+    withRegistryOptions(
+      new Command("push")
+        .description("push the stream image to a registry (OCI distribution API)")
+        .argument("<source>", "stream file, -, URL or stream name")
+        .argument("<ref>", "image reference, e.g. registry.example.com/ns/coreos-bootimages:4.16")
+        .option("--chunk-size <bytes>", "upload blobs larger than this in chunks", parseSize)
+        .addOption(streamBaseUrlOption()),
+    ).action((source: string, ref: string, flags: RegistryFlags & { streamBaseUrl?: string }) =>
+      kit.run(false, async () => {
+        const { stream, text } = await canonicalStream(kit, source, flags);
+        const result = await pushImage(buildStreamImage(stream, text), ref, registryOptions(ctx, flags));
+        writeLine(ctx.stdout, result.digest);
+        writeLine(
+          ctx.stderr,
+          `pushed ${ref} (${result.blobsSent} blob${result.blobsSent === 1 ? "" : "s"} uploaded)`,
+        );
+        return 0;
+      }),
+    ),
+  );
+
+  oci.addCommand(
+    withRegistryOptions(
+      new Command("extract")
+        .description("pull a stream image (every blob verified) and print or write its stream")
+        .argument("<image>", "registry reference, or oci:DIR[:TAG] for an image layout")
+        .option("-o, --output <file>", "write the stream here (atomically) instead of stdout")
+        .option("--configmap", "print the ConfigMap manifest the image carries instead"),
+    ).action((source: string, flags: RegistryFlags & { output?: string; configmap?: boolean }) =>
+      kit.run(false, async () => {
+        const extracted = await extractStream(await openImage(source, registryOptions(ctx, flags)));
+        const check = checkDocument(extracted.stream, { kind: "stream" });
+        if (check.issues.length > 0) {
+          throw new BootstreamError(
+            "INVALID_DOCUMENT",
+            `the stream in ${source} is not valid: ${check.issues[0]?.pointer}: ${check.issues[0]?.message}`,
+          );
+        }
+        if (flags.configmap) {
+          if (!extracted.configMap)
+            throw new BootstreamError("NOT_FOUND", `${source} carries no ConfigMap manifest`);
+          await emitDocument(ctx, extracted.configMap, flags.output);
+        } else await emitDocument(ctx, extracted.stream, flags.output);
+        writeLine(ctx.stderr, `${source}: stream ${extracted.name} (manifest ${extracted.manifestDigest})`);
+        return 0;
+      }),
+    ),
+  );
+
+  oci.addCommand(
+    withRegistryOptions(
+      new Command("stream-info")
+        .description(
+          "print the releases per architecture from the image's annotations, without pulling the layer",
+        )
+        .argument("<image>", "registry reference, or oci:DIR[:TAG]")
+        .option("--json", "print as JSON"),
+    ).action((source: string, flags: RegistryFlags & { json?: boolean }) =>
+      kit.run(flags.json, async () => {
+        const info = streamInfo(await openImage(source, registryOptions(ctx, flags)));
+        if (flags.json) ctx.stdout.write(toJsonText(info));
+        else {
+          writeLine(ctx.stdout, `stream ${info.stream ?? "?"}, last modified ${info.lastModified ?? "?"}`);
+          writeLine(ctx.stdout, renderTable(["ARCH", "RELEASE"], Object.entries(info.releases)));
+        }
+        return 0;
+      }),
+    ),
+  );
+  return oci;
+}
