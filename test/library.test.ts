@@ -45,6 +45,23 @@ describe("library API", () => {
     ]);
   });
 
+  it("runs the README installer-pinning example on the bundled RHCOS stream", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const block = /### Pinning boot images in an installer[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(block, "README has the installer example");
+    const dir = join(ROOT, "test-output");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "readme-installer-example.ts");
+    writeFileSync(file, block.replace("data/coreos/rhcos.json", "examples/rhcos-4.16.json"));
+    const out = execFileSync(process.execPath, ["--import", "tsx", file], { cwd: ROOT, encoding: "utf8" });
+    const stream = api.parseStream(readFileSync(join(ROOT, "examples/rhcos-4.16.json")));
+    const ami = api.findImage(stream, { architecture: "x86_64", platform: "aws", region: "eu-west-1" }).image;
+    assert.equal(
+      out.trim(),
+      `${ami} projects/rhcos-cloud/global/images/rhcos-416-94-202405291527-0-gcp-x86-64 ${api.findArtifacts(stream, { architecture: "aarch64", platform: "metal", format: "iso" })[0]?.artifact.location}`,
+    );
+  });
+
   it("throws BootstreamError with a code and pointer for invalid input", () => {
     assert.throws(
       () => api.parseStream('{"stream": "s", "metadata": {"last-modified": "now"}, "architectures": {}}'),

@@ -1,12 +1,12 @@
 /** `bootstream download`: fetch an artifact chosen from a stream, verified, like coreos-installer's. */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import { type DownloadResult, type DownloadSource, downloadArtifact } from "../download/download.ts";
 import { sourceFromUrl, sourcesFromStream } from "../download/resolve.ts";
 import { BootstreamError } from "../errors.ts";
 import { ARTIFACT_KINDS, type ArtifactKind } from "../query/index.ts";
 import { loadStream } from "../source/load.ts";
 import { writeLine } from "./context.ts";
-import { collectList, keysFrom } from "./options.ts";
+import { collectList, integerOption, keysFrom } from "./options.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
 import { progressReporter } from "./progress.ts";
 import { toJsonText } from "./render.ts";
@@ -27,19 +27,6 @@ interface DownloadFlags {
   retryDelay: number;
   json?: boolean;
   streamBaseUrl?: string;
-}
-
-function parseRetries(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 100) throw new InvalidArgumentError("expected 0 to 100");
-  return n;
-}
-
-function parseDelay(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 600_000)
-    throw new InvalidArgumentError("expected milliseconds from 0 to 600000");
-  return n;
 }
 
 export function registerDownload(kit: CommandKit): Command {
@@ -64,8 +51,18 @@ export function registerDownload(kit: CommandKit): Command {
       collectList,
     )
     .option("--insecure", "skip signature verification (digests are still checked)")
-    .option("--retries <n>", "retries after a failed or dropped transfer", parseRetries, 5)
-    .option("--retry-delay <ms>", "delay before the first retry, doubling each time", parseDelay, 500)
+    .option(
+      "--retries <n>",
+      "retries after a failed or dropped transfer",
+      integerOption(0, 100, "retries"),
+      5,
+    )
+    .option(
+      "--retry-delay <ms>",
+      "delay before the first retry, doubling each time",
+      integerOption(0, 600_000, "milliseconds"),
+      500,
+    )
     .option("--json", "print results as JSON")
     .addOption(streamBaseUrlOption())
     .addHelpText(

@@ -1,5 +1,5 @@
 /** `bootstream fmt`: rewrite documents in canonical form, or check that they are. */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import { describeDifference } from "../canonical/compare.ts";
 import { MAX_INDENT, writeCanonical } from "../canonical/write.ts";
 import { BootstreamError, ERROR_CODES, toBootstreamError } from "../errors.ts";
@@ -8,6 +8,7 @@ import { decodeDocument } from "../schema/parse.ts";
 import { readSources } from "../source/many.ts";
 import { writeFileAtomic } from "../source/write.ts";
 import { writeLine } from "./context.ts";
+import { integerOption } from "./options.ts";
 import type { CommandKit } from "./program.ts";
 import { toJsonText } from "./render.ts";
 
@@ -27,13 +28,7 @@ interface FmtResult {
   error?: ReturnType<BootstreamError["toJSON"]>;
 }
 
-export function parseIndent(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > MAX_INDENT) {
-    throw new InvalidArgumentError(`expected a whole number from 0 to ${MAX_INDENT}`);
-  }
-  return n;
-}
+export const parseIndent = integerOption(0, MAX_INDENT, "a whole number");
 
 /** The canonical text of a document's bytes, keeping its indent unless one is given. */
 export function formatBytes(

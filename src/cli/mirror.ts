@@ -1,9 +1,9 @@
 /** `bootstream mirror`: a stream and chosen artifacts copied for a disconnected site. */
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { mirrorStream } from "../mirror/mirror.ts";
 import { loadStream } from "../source/load.ts";
 import { writeLine } from "./context.ts";
-import { collectList } from "./options.ts";
+import { collectList, integerOption } from "./options.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
 import { toJsonText } from "./render.ts";
 
@@ -18,12 +18,6 @@ interface MirrorFlags {
   retries: number;
   json?: boolean;
   streamBaseUrl?: string;
-}
-
-function parseJobs(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError("expected 1 to 64");
-  return n;
 }
 
 export function registerMirror(kit: CommandKit): Command {
@@ -43,8 +37,8 @@ export function registerMirror(kit: CommandKit): Command {
     .option("-p, --platform <name>", "only these platforms", collectList)
     .option("-f, --format <name>", "only these formats", collectList)
     .option("--metadata-only", "write the rewritten stream without copying artifacts")
-    .option("-j, --jobs <n>", "downloads in parallel", parseJobs, 4)
-    .option("--retries <n>", "retries per transfer", parseJobs, 5)
+    .option("-j, --jobs <n>", "downloads in parallel", integerOption(1, 64, "a count"), 4)
+    .option("--retries <n>", "retries per transfer", integerOption(1, 64, "a count"), 5)
     .option("--json", "print the result as JSON")
     .addOption(streamBaseUrlOption())
     .addHelpText(

@@ -10,6 +10,7 @@ import type { Stream } from "../schema/stream.ts";
 import { loadDocument } from "../source/load.ts";
 import type { CliContext } from "./context.ts";
 import { writeLine } from "./context.ts";
+import { integerOption } from "./options.ts";
 import { emitDocument } from "./output.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
 import { renderTable, toJsonText } from "./render.ts";
@@ -24,12 +25,6 @@ function parseBool(value: string): boolean {
   if (value === "true") return true;
   if (value === "false") return false;
   throw new InvalidArgumentError("expected true or false");
-}
-
-function parseSize(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a number of bytes");
-  return n;
 }
 
 function registryOptions(ctx: CliContext, flags: RegistryFlags): RegistryOptions {
@@ -119,7 +114,11 @@ Examples:
         .description("push the stream image to a registry (OCI distribution API)")
         .argument("<source>", "stream file, -, URL or stream name")
         .argument("<ref>", "image reference, e.g. registry.example.com/ns/coreos-bootimages:4.16")
-        .option("--chunk-size <bytes>", "upload blobs larger than this in chunks", parseSize)
+        .option(
+          "--chunk-size <bytes>",
+          "upload blobs larger than this in chunks",
+          integerOption(0, 1 << 30, "bytes"),
+        )
         .addOption(streamBaseUrlOption()),
     ).action((source: string, ref: string, flags: RegistryFlags & { streamBaseUrl?: string }) =>
       kit.run(false, async () => {

@@ -1,5 +1,6 @@
 /** Small option helpers shared by commands (kept free of heavy imports: commands load lazily). */
 import { readFile } from "node:fs/promises";
+import { InvalidArgumentError } from "commander";
 import { BootstreamError } from "../errors.ts";
 import type { CliContext } from "./context.ts";
 
@@ -33,3 +34,13 @@ export const collectList = (value: string, previous: string[] = []) => [
   ...previous,
   ...value.split(",").filter(Boolean),
 ];
+
+/** A commander parser for a whole number in [min, max]; `what` names the unit in the message. */
+export function integerOption(min: number, max: number, what: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected ${what} from ${min} to ${max}`);
+    return n;
+  };
+}

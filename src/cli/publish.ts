@@ -1,6 +1,6 @@
 /** `bootstream publish|history|rollback|fsck`: the published store of streams. */
 import { existsSync } from "node:fs";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { BootstreamError } from "../errors.ts";
 import { DEFAULT_POLICY, parsePolicy } from "../lint/policy.ts";
 import { fsckStore } from "../publish/fsck.ts";
@@ -17,7 +17,7 @@ import { readSource } from "../source/read.ts";
 import { sha256Hex } from "../storage/fs.ts";
 import type { CliContext } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { collectList, keysFrom, readLocalFile, signerFrom } from "./options.ts";
+import { collectList, integerOption, keysFrom, readLocalFile, signerFrom } from "./options.ts";
 import { type CommandKit, sourceOptions } from "./program.ts";
 import { renderTable, toJsonText } from "./render.ts";
 import { type StoreFlags, storeFrom, withStoreOptions } from "./store-options.ts";
@@ -32,13 +32,6 @@ interface PublishFlags extends StoreFlags {
   branch?: string[];
   path?: string;
   json?: boolean;
-}
-
-function parseRetries(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 100)
-    throw new InvalidArgumentError("expected a number of retries from 0 to 100");
-  return n;
 }
 
 /**
@@ -89,7 +82,7 @@ function publishCommand(kit: CommandKit): Command {
       .option(
         "--retry [n]",
         "after losing a race for the pointer, re-lint and try again (default 3 times)",
-        parseRetries,
+        integerOption(0, 100, "retries"),
       )
       .option("--from-git <repo>", "publish what branches of this git repository (path or URL) hold")
       .option("--branch <branches>", "with --from-git: branches, comma separated or repeated", collectList)

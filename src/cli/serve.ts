@@ -1,11 +1,11 @@
 /** `bootstream serve`: the HTTP service over a published store. */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import { BootstreamError } from "../errors.ts";
 import { DEFAULT_POLICY, parsePolicy } from "../lint/policy.ts";
 import { createLogger, LOG_LEVELS, type LogLevel } from "../serve/log.ts";
 import { startServer } from "../serve/server.ts";
 import { writeLine } from "./context.ts";
-import { readLocalFile, signerFrom } from "./options.ts";
+import { integerOption, readLocalFile, signerFrom } from "./options.ts";
 import type { CommandKit } from "./program.ts";
 import { type StoreFlags, storeFrom, withStoreOptions } from "./store-options.ts";
 
@@ -17,20 +17,6 @@ interface ServeFlags extends StoreFlags {
   policy?: string;
   logLevel: LogLevel;
   revalidateMs: number;
-}
-
-function parsePort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError("expected a port from 0 to 65535");
-  return n;
-}
-
-function parseMs(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 3_600_000)
-    throw new InvalidArgumentError("expected milliseconds from 0 to 3600000");
-  return n;
 }
 
 /** One token per line; blank lines and # comments ignored. */
@@ -49,7 +35,12 @@ export function registerServe(kit: CommandKit): Command {
         "serve published streams over HTTP: pointer, pinned copies, history, download page, publish API, metrics",
       )
       .option("--host <host>", "address to listen on", "127.0.0.1")
-      .option("--port <port>", "port to listen on (0: any free port)", parsePort, 8080)
+      .option(
+        "--port <port>",
+        "port to listen on (0: any free port)",
+        integerOption(0, 65535, "a port"),
+        8080,
+      )
       .option(
         "--token-file <file>",
         "bearer tokens (one per line) allowed to publish; without it the publish API is off",
@@ -64,7 +55,12 @@ export function registerServe(kit: CommandKit): Command {
           .choices(LOG_LEVELS)
           .default("info"),
       )
-      .option("--revalidate-ms <ms>", "how often a cached object is checked against the store", parseMs, 500),
+      .option(
+        "--revalidate-ms <ms>",
+        "how often a cached object is checked against the store",
+        integerOption(0, 3_600_000, "milliseconds"),
+        500,
+      ),
   )
     .addHelpText(
       "after",

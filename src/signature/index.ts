@@ -86,7 +86,12 @@ export async function verifyDetached(
     verificationKeys: [...keys],
     format: "binary",
   });
-  const first = result.signatures[0];
+  return signingKeyOf(result.signatures);
+}
+
+/** The key id of the first signature once it verified; SIGNATURE_INVALID otherwise. */
+async function signingKeyOf(signatures: openpgp.VerifyMessageResult["signatures"]): Promise<string> {
+  const first = signatures[0];
   if (first === undefined)
     throw new BootstreamError("SIGNATURE_INVALID", "the signature file holds no signature");
   try {
@@ -130,15 +135,7 @@ export async function createStreamVerifier(
       const { done } = await reader.read();
       if (done) break;
     }
-    const first = verification.signatures[0];
-    if (first === undefined)
-      throw new BootstreamError("SIGNATURE_INVALID", "the signature file holds no signature");
-    try {
-      await first.verified;
-    } catch (cause) {
-      throw new BootstreamError("SIGNATURE_INVALID", `bad signature: ${(cause as Error).message}`, { cause });
-    }
-    return first.keyID.toHex();
+    return signingKeyOf(verification.signatures);
   })();
   // Avoid an unhandled rejection before the caller awaits it.
   result.catch(() => undefined);
