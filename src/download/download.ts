@@ -19,6 +19,7 @@ import { fetchCapped } from "../source/read.ts";
 import { syncDirectory } from "../source/write.ts";
 import { type Compression, compressionOf, createDecompressor } from "./decompress.ts";
 import { httpBytes } from "./http-source.ts";
+import { memoryKeeper } from "./memory.ts";
 
 /** One file to fetch, as a stream describes it (or just a URL). */
 export interface DownloadSource {
@@ -168,8 +169,10 @@ export async function downloadArtifact(
 
   let received = offset;
   let total: number | undefined;
+  const keepMemoryFlat = memoryKeeper();
   const progress = (n: number) => {
     received += n;
+    keepMemoryFlat(n);
     options.onProgress?.({ file: name, bytes: received, total });
   };
   const chunks = httpBytes(source.url, {
