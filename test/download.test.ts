@@ -284,6 +284,30 @@ describe("bootstream download", () => {
     });
   }
 
+  it("shows a progress bar (bytes, rate, ETA) on a terminal and nothing otherwise", async () => {
+    const args = [
+      "download",
+      "-s",
+      streamFile,
+      "-a",
+      "x86_64",
+      "-p",
+      "metal",
+      "-f",
+      "raw.xz",
+      "--key",
+      keyFile,
+    ];
+    const tty = await runBootstream([...args, "-C", tempDir()], { tty: true });
+    assert.equal(tty.code, 0, tty.stderr);
+    assert.match(
+      tty.stderr,
+      /image-metal\.x86_64\.raw\.xz \[[█░]+\] 100% [\d.]+ (MiB|KiB)\/[\d.]+ (MiB|KiB) [\d.]+ (MiB|KiB|B)\/s ETA/,
+    );
+    const quiet = await runBootstream([...args, "-C", tempDir()]);
+    assert.doesNotMatch(quiet.stderr, /\[[█░]+\]/);
+  });
+
   it("downloads kernel, initramfs and rootfs for pxe", async () => {
     const dir = tempDir();
     const run = await dl(dir, "-p", "metal", "-f", "pxe");

@@ -26,6 +26,9 @@ export function progressReporter(ctx: CliContext): ProgressReporter {
             hideCursor: true,
             etaBuffer: 50,
             fps: 5,
+            // The caller already decided this is a terminal (CliContext.stderrIsTTY).
+            noTTYOutput: true,
+            notTTYSchedule: 500,
           },
           cliProgress.Presets.shades_classic,
         );

@@ -12,7 +12,7 @@ export interface CliRun {
 
 export async function runBootstream(
   args: string[],
-  options: { stdin?: string | Buffer; env?: Record<string, string> } = {},
+  options: { stdin?: string | Buffer; env?: Record<string, string>; tty?: boolean } = {},
 ): Promise<CliRun> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -25,7 +25,7 @@ export async function runBootstream(
     stdout,
     stderr,
     env: options.env ?? {},
-    stderrIsTTY: false,
+    stderrIsTTY: options.tty === true,
     hostArch: "x86_64",
   });
   return { code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
