@@ -1,22 +1,16 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { applyDiff, diffJson } from "../src/diff/index.ts";
 import { runBootstream } from "./helpers/cli.ts";
-import { fixtureJson, fixturePath, tempDir } from "./helpers/fixtures.ts";
+import { fixtureJson, fixturePath, tempDir, writeJson } from "./helpers/fixtures.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests mutate deep fixture JSON.
 type Json = Record<string, any>;
 const dir = tempDir();
 const STABLE = fixturePath("fcos-stable-stream.json");
 
-function write(name: string, value: unknown): string {
-  const path = join(dir, name);
-  writeFileSync(path, `${JSON.stringify(value, null, 4)}\n`);
-  return path;
-}
+const write = (name: string, value: unknown) => writeJson(dir, name, value);
 
 describe("bootstream diff", () => {
   it("exits 0 with no output for identical documents", async () => {

@@ -3,19 +3,14 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { runBootstream } from "./helpers/cli.ts";
-import { fixtureJson, fixturePath, fixtureText, tempDir } from "./helpers/fixtures.ts";
+import { fixtureJson, fixturePath, fixtureText, tempDir, writeJson } from "./helpers/fixtures.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests mutate deep fixture JSON.
 type Json = Record<string, any>;
 const dir = tempDir();
 const STABLE = fixturePath("fcos-stable-stream.json");
 
-/** Writes a stream canonically (4 spaces, Go order is kept by JSON.stringify of a parsed fixture). */
-function write(name: string, value: unknown): string {
-  const path = join(dir, name);
-  writeFileSync(path, `${JSON.stringify(value, null, 4)}\n`);
-  return path;
-}
+const write = (name: string, value: unknown) => writeJson(dir, name, value);
 
 function policy(name: string, text: string): string {
   const path = join(dir, name);
