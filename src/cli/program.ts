@@ -74,7 +74,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   };
 
   const program = new Command("bootstream")
-    .description("Model, query, validate and format CoreOS boot-image stream metadata")
+    .description("CoreOS boot-image stream metadata: validate, query, generate, diff, lint, publish, serve, download, mirror, ship in OCI images")
     .version(VERSION, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({
@@ -95,7 +95,9 @@ Examples:
   bootstream query stable.json -a x86_64 -p metal -f iso
   bootstream image stable.json -a x86_64 -p aws --region us-east-1
   bootstream validate streams/*.json
-  bootstream fmt --check streams/*.json`,
+  bootstream lint --previous old.json stable.json
+  bootstream publish stable.json --store /srv/streams && bootstream serve --store /srv/streams
+  bootstream download -s stable -p metal -f iso --key fedora.asc`,
   );
 
   // Only the command being run is loaded (heavy dependencies such as the AWS SDK or
