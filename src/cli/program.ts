@@ -74,7 +74,9 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   };
 
   const program = new Command("bootstream")
-    .description("CoreOS boot-image stream metadata: validate, query, generate, diff, lint, publish, serve, download, mirror, ship in OCI images")
+    .description(
+      "CoreOS boot-image stream metadata: validate, query, generate, diff, lint, publish, serve, download, mirror, ship in OCI images",
+    )
     .version(VERSION, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({
