@@ -150,6 +150,34 @@ describe("bootstream validate", () => {
     );
   });
 
+  it("checks a release's URLs against its build and a release index's versions against their URLs", async () => {
+    const release = fixtureJson<Json>("smg-fcos-release.json");
+    const iso = release.architectures.x86_64.media.metal.artifacts.iso.disk;
+    iso.signature = `${iso.location}.asc`;
+    const qemu = release.architectures.x86_64.media.qemu.artifacts["qcow2.xz"].disk;
+    qemu.location =
+      "https://builds.coreos.fedoraproject.org/prod/streams/stable/builds/33.20201117.3.2/x86_64/q.qcow2.xz";
+    qemu.signature = `${qemu.location}.sig`;
+    const rel = join(dir, "release.json");
+    writeFileSync(rel, JSON.stringify(release));
+    const run = await runBootstream(["validate", rel]);
+    assert.equal(run.code, 1);
+    assert.deepEqual(run.stdout.trimEnd().split("\n"), [
+      `${rel}: /architectures/x86_64/media/metal/artifacts/iso/disk/signature: expected the location followed by .sig, found "${iso.signature}"`,
+      `${rel}: /architectures/x86_64/media/qemu/artifacts/qcow2.xz/disk/location: expected a URL under the build's directory (…/33.20201201.3.0/…), found "https://builds.coreos.fedoraproject.org/prod/streams/stable/builds/33.20201117.3.2/x86_64/q.qcow2.xz"`,
+    ]);
+    const index = fixtureJson<Json>("smg-fcos-releases.json");
+    index.releases.push({ ...index.releases[0] });
+    const idx = join(dir, "releases.json");
+    writeFileSync(idx, JSON.stringify(index));
+    const dup = await runBootstream(["validate", idx]);
+    assert.equal(dup.code, 1);
+    assert.match(
+      dup.stdout,
+      /\/releases\/\d+\/version: expected each version once, found 31\.20200108\.3\.0 again \(first at \/releases\/0\)/,
+    );
+  });
+
   it("validates with --kind instead of detection", async () => {
     const run = await runBootstream(["validate", "--kind", "release", fixturePath(STABLE)]);
     assert.equal(run.code, 1);

@@ -6,8 +6,9 @@ import type { z } from "zod";
 import { type Layout, layoutOf, PRESERVE } from "../canonical/layout.ts";
 import { BootstreamError, type Issue, toPointer } from "../errors.ts";
 import { buildMetaSchema } from "./build-meta.ts";
-import { releaseSchema } from "./release.ts";
-import { releaseIndexSchema } from "./release-index.ts";
+import { releaseConsistency, releaseIndexConsistency } from "./consistency.ts";
+import { type Release, releaseSchema } from "./release.ts";
+import { type ReleaseIndex, releaseIndexSchema } from "./release-index.ts";
 import { streamSchema } from "./stream.ts";
 import { updatesSchema } from "./updates.ts";
 
@@ -145,9 +146,17 @@ export interface ValidateOptions {
 export function validateValue(value: unknown, kind: DocumentKind, options: ValidateOptions = {}): Issue[] {
   const spec = KINDS[kind];
   const result = spec.schema.safeParse(value);
-  const issues = result.success ? [] : result.error.issues.map((issue) => toIssue(issue, value));
+  const issues = result.success
+    ? consistencyIssues(value, kind)
+    : result.error.issues.map((issue) => toIssue(issue, value));
   if (options.strict) issues.push(...unknownFields(value, spec.layout));
   return issues;
+}
+
+function consistencyIssues(value: unknown, kind: DocumentKind): Issue[] {
+  if (kind === "release") return releaseConsistency(value as Release);
+  if (kind === "release-index") return releaseIndexConsistency(value as ReleaseIndex);
+  return [];
 }
 
 type ZodIssue = z.core.$ZodIssue;
