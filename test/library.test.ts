@@ -2,13 +2,18 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as api from "../src/index.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 describe("library API", () => {
+  // `import "bootstream"` resolves to the built library: make sure it is built from these sources.
+  before(() => {
+    execFileSync("npm", ["run", "--silent", "build:lib"], { cwd: ROOT, stdio: "inherit" });
+  });
+
   it("exports the documented functions", () => {
     for (const name of [
       "parseStream",
@@ -60,6 +65,39 @@ describe("library API", () => {
       out.trim(),
       `${ami} projects/rhcos-cloud/global/images/rhcos-416-94-202405291527-0-gcp-x86-64 ${api.findArtifacts(stream, { architecture: "aarch64", platform: "metal", format: "iso" })[0]?.artifact.location}`,
     );
+  });
+
+  it("type-checks a strict TypeScript consumer against the published declarations", () => {
+    // dist/types is built by `npm ci` (npm run build:types); a consumer sees only that and dist/lib.
+    const dir = join(ROOT, "test-output", "consumer");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2022",
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          strict: true,
+          noEmit: true,
+          types: ["node"],
+          typeRoots: ["../../node_modules/@types"],
+        },
+        files: ["consumer.ts"],
+      }),
+    );
+    writeFileSync(
+      join(dir, "consumer.ts"),
+      `import { type CloudImage, findImage, parseStream, type Stream } from "bootstream";
+const stream: Stream = parseStream("{}");
+const ami: CloudImage = findImage(stream, { architecture: "x86_64", platform: "aws", region: "us-east-1" });
+const id: string | undefined = ami.image;
+// @ts-expect-error: a region is a string
+findImage(stream, { architecture: "x86_64", platform: "aws", region: 1 });
+console.log(id);
+`,
+    );
+    execFileSync(join(ROOT, "node_modules/.bin/tsc"), ["-p", dir], { cwd: ROOT, encoding: "utf8" });
   });
 
   it("throws BootstreamError with a code and pointer for invalid input", () => {
