@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { applyDiff, diffJson } from "../src/diff/index.ts";
 import { runBootstream } from "./helpers/cli.ts";
-import { fixtureJson, fixturePath, tempDir, writeJson } from "./helpers/fixtures.ts";
+import { fixtureJson, fixturePath, fixtureText, tempDir, writeJson } from "./helpers/fixtures.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests mutate deep fixture JSON.
 type Json = Record<string, any>;
@@ -74,11 +74,14 @@ describe("bootstream diff", () => {
   });
 
   it("compares two releases too, and refuses documents of different kinds", async () => {
-    const rel = fixtureJson<Json>("smg-fcos-release.json");
-    rel.release = "33.20201214.3.1";
+    // A new build: the version and every artifact URL that names it.
+    const rel = JSON.parse(
+      fixtureText("smg-fcos-release.json").replaceAll("33.20201201.3.0", "33.20201214.3.1"),
+    ) as Json;
     const run = await runBootstream(["diff", fixturePath("smg-fcos-release.json"), write("rel.json", rel)]);
     assert.equal(run.code, 1);
     assert.match(run.stdout, /^release: 33\.20201201\.3\.0 -> 33\.20201214\.3\.1$/m);
+    assert.match(run.stdout, /^x86_64: same release\n {2}changed: \d+ URLs$/m);
     const mixed = await runBootstream(["diff", STABLE, fixturePath("smg-fcos-release.json")]);
     assert.equal(mixed.code, 2);
     assert.match(mixed.stderr, /cannot compare stream\.json with release\.json/);
