@@ -237,6 +237,17 @@ describe("bootstream mirror", () => {
     }
   });
 
+  it("shows one progress bar for all transfers on a terminal instead of a line per file", async () => {
+    const dir = tempDir("bootstream-mirror-");
+    const run = await runBootstream(
+      ["mirror", streamFile, "--to", dir, "--base-url", BASE, "-a", "x86_64", "-p", "metal"],
+      { tty: true },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /mirror \(4 files\) \[[█░]+\] 100% /);
+    assert.doesNotMatch(run.stderr, /^downloaded: /m);
+  });
+
   it("says what exists when the selection matches nothing", async () => {
     const run = await mirror(tempDir(), "-p", "gcp");
     assert.equal(run.code, 1);

@@ -5,6 +5,7 @@ import { loadStream } from "../source/load.ts";
 import { writeLine } from "./context.ts";
 import { collectList, integerOption } from "./options.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
+import { aggregateProgress, progressReporter } from "./progress.ts";
 import { toJsonText } from "./render.ts";
 
 interface MirrorFlags {
@@ -57,6 +58,8 @@ Examples:
     .action((source: string, flags: MirrorFlags) =>
       kit.run(flags.json, async () => {
         const { stream } = await loadStream(source, sourceOptions(ctx, flags));
+        const reporter = progressReporter(ctx, { single: true });
+        const progress = aggregateProgress(reporter, "mirror");
         const result = await mirrorStream(stream, {
           directory: flags.to,
           baseUrl: flags.baseUrl,
@@ -67,10 +70,12 @@ Examples:
           ...(flags.format ? { formats: flags.format } : {}),
           ...(flags.metadataOnly ? { metadataOnly: true } : {}),
           ...(ctx.shutdown ? { signal: ctx.shutdown } : {}),
+          // On a terminal the bar shows progress; elsewhere one line per file.
           onFile: (f) => {
-            if (!flags.json) writeLine(ctx.stderr, `${f.status}: ${f.path}`);
+            if (!flags.json && !ctx.stderrIsTTY) writeLine(ctx.stderr, `${f.status}: ${f.path}`);
           },
-        });
+          onProgress: progress,
+        }).finally(() => reporter.stop());
         if (flags.json) ctx.stdout.write(toJsonText(result));
         else writeLine(ctx.stdout, result.streamPath);
         return 0;

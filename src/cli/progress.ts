@@ -9,14 +9,15 @@ export interface ProgressReporter {
   stop(): void;
 }
 
-export function progressReporter(ctx: CliContext): ProgressReporter {
+/** `single`: one bar for the whole run (its label may change), instead of one per file. */
+export function progressReporter(ctx: CliContext, options: { single?: boolean } = {}): ProgressReporter {
   if (!ctx.stderrIsTTY) return { update() {}, stop() {} };
   let bar: cliProgress.SingleBar | undefined;
   let file = "";
   const started = Date.now();
   return {
     update(p) {
-      if (bar === undefined || p.file !== file) {
+      if (bar === undefined || (p.file !== file && !options.single)) {
         bar?.stop();
         file = p.file;
         bar = new cliProgress.SingleBar(
@@ -34,6 +35,7 @@ export function progressReporter(ctx: CliContext): ProgressReporter {
         );
         bar.start(p.total ?? 0, 0, { file, done: "0 B", size: "?", rate: "" });
       }
+      file = p.file;
       if (p.total !== undefined && bar.getTotal() !== p.total) bar.setTotal(p.total);
       const seconds = Math.max((Date.now() - started) / 1000, 0.001);
       bar.update(p.bytes, {
@@ -46,5 +48,23 @@ export function progressReporter(ctx: CliContext): ProgressReporter {
     stop() {
       bar?.stop();
     },
+  };
+}
+
+/** One bar for many files in flight (mirror): the sum of their bytes against the sum of their sizes. */
+export function aggregateProgress(
+  reporter: ProgressReporter,
+  label: string,
+): (progress: DownloadProgress) => void {
+  const files = new Map<string, { bytes: number; total: number | undefined }>();
+  return (p) => {
+    files.set(p.file, { bytes: p.bytes, total: p.total });
+    let bytes = 0;
+    let total: number | undefined = 0;
+    for (const f of files.values()) {
+      bytes += f.bytes;
+      total = total === undefined || f.total === undefined ? undefined : total + f.total;
+    }
+    reporter.update({ file: `${label} (${files.size} files)`, bytes, total });
   };
 }

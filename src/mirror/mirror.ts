@@ -6,7 +6,7 @@
  */
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
-import { downloadArtifact } from "../download/download.ts";
+import { type DownloadProgress, downloadArtifact } from "../download/download.ts";
 import { BootstreamError } from "../errors.ts";
 import { type ArtifactRef, listArtifacts } from "../query/index.ts";
 import { toCanonicalJSON } from "../schema/parse.ts";
@@ -32,6 +32,8 @@ export interface MirrorOptions extends MirrorSelection {
   /** Indent of the written stream; default the stream's usual 4. */
   indent?: number;
   onFile?: (event: { path: string; status: "downloaded" | "verified" | "skipped"; bytes: number }) => void;
+  /** Bytes received per file (keyed by its path under DIR), for a progress display. */
+  onProgress?: (progress: DownloadProgress) => void;
   signal?: AbortSignal;
 }
 
@@ -131,6 +133,9 @@ export async function mirrorStream(stream: Stream, options: MirrorOptions): Prom
             ...(options.retries !== undefined ? { retries: options.retries } : {}),
             ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
             ...(options.signal ? { signal: options.signal } : {}),
+            ...(options.onProgress
+              ? { onProgress: (p: DownloadProgress) => options.onProgress?.({ ...p, file: key }) }
+              : {}),
           },
         );
         const after = await stat(path);
