@@ -31,7 +31,7 @@ interface FmtResult {
 export const parseIndent = integerOption(0, MAX_INDENT, "a whole number");
 
 /** The canonical text of a document's bytes, keeping its indent unless one is given. */
-export function formatBytes(
+export function canonicalize(
   bytes: Uint8Array,
   options: { indent?: number; kind?: DocumentKind },
 ): { text: string; canonical: string } {
@@ -75,7 +75,7 @@ Examples:
         for await (const item of readSources(files, { stdin: ctx.stdin })) {
           try {
             if ("error" in item) throw item.error;
-            const { text, canonical } = formatBytes(item.bytes, {
+            const { text, canonical } = canonicalize(item.bytes, {
               ...(opts.indent === undefined ? {} : { indent: opts.indent }),
               ...(opts.kind === undefined ? {} : { kind: opts.kind }),
             });

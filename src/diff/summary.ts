@@ -26,7 +26,7 @@ export interface DiffSummary {
   architectures: ArchSummary[];
 }
 
-function describeValue(v: unknown): string {
+function showValue(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
@@ -66,9 +66,8 @@ export function summarizeDiff(ops: readonly DiffOp[]): DiffSummary {
     const t = parsePointer(op.path);
     if (t[0] !== "architectures" || t.length < 2) {
       if (t.length === 1 && t[0] === "release" && op.op === "replace")
-        document.push(`release: ${describeValue(op.old)} -> ${describeValue(op.new)}`);
-      else if (op.op === "replace")
-        document.push(`${op.path}: ${describeValue(op.old)} -> ${describeValue(op.new)}`);
+        document.push(`release: ${showValue(op.old)} -> ${showValue(op.new)}`);
+      else if (op.op === "replace") document.push(`${op.path}: ${showValue(op.old)} -> ${showValue(op.new)}`);
       else document.push(`${op.path}: ${op.op === "add" ? "added" : "removed"}`);
       continue;
     }
@@ -85,7 +84,7 @@ export function summarizeDiff(ops: readonly DiffOp[]): DiffSummary {
     const field = rest.at(-1) ?? "";
     // The headline version is the artifacts' release; image releases count as image changes.
     if (op.op === "replace" && field === "release" && (section === "artifacts" || section === "media")) {
-      versionPairs.get(name)?.add(`${describeValue(op.old)} -> ${describeValue(op.new)}`);
+      versionPairs.get(name)?.add(`${showValue(op.old)} -> ${showValue(op.new)}`);
       continue;
     }
     if (op.op !== "replace") {
@@ -120,7 +119,7 @@ export function summarizeDiff(ops: readonly DiffOp[]): DiffSummary {
       deeper[0] === "images"
     ) {
       s.changedImages++;
-    } else s.other.push(`${rest.join("/")}: ${describeValue(op.old)} -> ${describeValue(op.new)}`);
+    } else s.other.push(`${rest.join("/")}: ${showValue(op.old)} -> ${showValue(op.new)}`);
   }
   for (const [name, pairs] of versionPairs) {
     const s = arches.get(name);

@@ -3,8 +3,6 @@
  * CI gates on stream bumps. Each finding names a rule and a JSON pointer.
  */
 import { describeDifference } from "../canonical/compare.ts";
-import { decodeUtf8 } from "../canonical/parse.ts";
-import { detectIndent } from "../canonical/write.ts";
 import { escapePointerToken, toPointer } from "../errors.ts";
 import { compareVersions } from "../generate/platforms.ts";
 import { findArtifacts, listImages } from "../query/index.ts";
@@ -204,9 +202,9 @@ export function lintContent(input: LintInput): Violation[] {
       : [];
   }
   const out: Violation[] = [];
-  if (enabled("canonical") && typeof check.data === "object" && check.data !== null) {
-    const text = typeof input.content === "string" ? input.content : decodeUtf8(input.content);
-    const canonical = toCanonicalJSON(check.data, { kind: "stream", indent: detectIndent(text) ?? 4 });
+  if (enabled("canonical") && check.text !== undefined) {
+    const text = check.text;
+    const canonical = toCanonicalJSON(check.data, { kind: "stream", indent: check.indent ?? 4 });
     const difference = describeDifference(text, canonical);
     if (difference !== undefined) {
       out.push({

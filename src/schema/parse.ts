@@ -48,6 +48,8 @@ export interface CheckResult {
   kind: DocumentKind | undefined;
   data: unknown;
   indent: number | undefined;
+  /** The decoded source text, when the input was text or bytes. */
+  text: string | undefined;
   issues: Issue[];
 }
 
@@ -63,26 +65,31 @@ export function decodeDocument(input: string | Uint8Array): {
   return { text, value, indent: detectIndent(text) };
 }
 
-function toValue(input: DocumentInput): { value: unknown; indent: number | undefined } {
+function toValue(input: DocumentInput): {
+  value: unknown;
+  indent: number | undefined;
+  text: string | undefined;
+} {
   if (typeof input === "string" || input instanceof Uint8Array) return decodeDocument(input);
-  return { value: input, indent: undefined };
+  return { value: input, indent: undefined, text: undefined };
 }
 
 /** Parses and validates, returning every issue instead of throwing on invalid content. */
 export function checkDocument(input: DocumentInput, options: ParseOptions = {}): CheckResult {
   let value: unknown;
   let indent: number | undefined;
+  let text: string | undefined;
   let kind: DocumentKind | undefined;
   try {
-    ({ value, indent } = toValue(input));
+    ({ value, indent, text } = toValue(input));
     kind = resolveKind(value, options.kind);
   } catch (error) {
     if (error instanceof BootstreamError && error.issues.length > 0) {
-      return { kind, data: value, indent, issues: [...error.issues] };
+      return { kind, data: value, indent, text, issues: [...error.issues] };
     }
     throw error;
   }
-  return { kind, data: value, indent, issues: validateValue(value, kind, options) };
+  return { kind, data: value, indent, text, issues: validateValue(value, kind, options) };
 }
 
 /** The error for a document with issues; `name` (a file or URL) prefixes the message. */

@@ -33,13 +33,26 @@ function tokenAccepted(presented: string, tokens: readonly string[]): boolean {
   return ok;
 }
 
-function authorize(req: IncomingMessage, tokens: readonly string[]): BootstreamError | undefined {
+interface Denial {
+  error: BootstreamError;
+  /** 401 asks for credentials (with a challenge); 403 refuses the ones given. */
+  status: 401 | 403;
+}
+
+function authorize(req: IncomingMessage, tokens: readonly string[]): Denial | undefined {
   const header = req.headers.authorization;
-  if (header === undefined)
-    return new BootstreamError("UNAUTHORIZED", "publishing needs a bearer token (Authorization: Bearer ...)");
+  if (header === undefined) {
+    return {
+      status: 401,
+      error: new BootstreamError(
+        "UNAUTHORIZED",
+        "publishing needs a bearer token (Authorization: Bearer ...)",
+      ),
+    };
+  }
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (m === null || tokens.length === 0 || !tokenAccepted(m[1] as string, tokens)) {
-    return new BootstreamError("UNAUTHORIZED", "the bearer token is not accepted", { path: "forbidden" });
+    return { status: 403, error: new BootstreamError("UNAUTHORIZED", "the bearer token is not accepted") };
   }
   return undefined;
 }
@@ -134,14 +147,8 @@ export async function handlePublish(
 ): Promise<Reply> {
   const denied = authorize(req, api.tokens);
   if (denied) {
-    const forbidden = denied.path === "forbidden";
-    return refuse(
-      req,
-      res,
-      denied,
-      forbidden ? 403 : 401,
-      forbidden ? {} : { "www-authenticate": 'Bearer realm="bootstream"' },
-    );
+    const challenge = denied.status === 401 ? { "www-authenticate": 'Bearer realm="bootstream"' } : {};
+    return refuse(req, res, denied.error, denied.status, challenge);
   }
   let body: Buffer;
   try {
@@ -185,6 +192,6 @@ export async function handlePublish(
       location: `/streams/${result.name}/${result.id}.json`,
     });
   } catch (error) {
-    return sendError(res, toBootstreamError(error, "INVALID_DOCUMENT"));
+    return sendError(res, toBootstreamError(error));
   }
 }
