@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   POLICY_VIOLATION: { exit: 1, http: 422 },
   /** Input is larger than the limit for its kind. */
   TOO_LARGE: { exit: 2, http: 413 },
+  /** A peer (artifact server, registry, store) did not answer or went silent within its deadline. */
+  TIMEOUT: { exit: 2, http: 504 },
   /** Reading or writing a file, URL or object failed. */
   IO: { exit: 2, http: 502 },
   /** The command line or request was malformed. */

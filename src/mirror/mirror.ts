@@ -8,11 +8,11 @@ import { mkdir, readFile, stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { type DownloadProgress, downloadArtifact } from "../download/download.ts";
 import { BootstreamError } from "../errors.ts";
+import { writeFileAtomic } from "../files/atomic.ts";
 import { type ArtifactRef, listArtifacts } from "../query/index.ts";
 import { toCanonicalJSON } from "../schema/parse.ts";
 import type { Stream, StreamArtifact } from "../schema/stream.ts";
 import { fetchCapped } from "../source/read.ts";
-import { writeFileAtomic } from "../source/write.ts";
 
 export interface MirrorSelection {
   architectures?: readonly string[];

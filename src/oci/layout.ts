@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BootstreamError } from "../errors.ts";
-import { writeFileAtomic } from "../source/write.ts";
+import { writeFileAtomic } from "../files/atomic.ts";
 import { type Blob, descriptor, type ManifestJson, MEDIA_TYPES, type StreamImage } from "./image.ts";
 
 const REF_NAME = "org.opencontainers.image.ref.name";

@@ -6,11 +6,11 @@
 import { open } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { BootstreamError } from "../errors.ts";
+import { type Deadlines, httpRequest } from "../net/http.ts";
 
 /** Streams are ~60 KB; anything this large is not stream metadata. */
 export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_STREAM_BASE_URL = "https://builds.coreos.fedoraproject.org/streams/";
-const FETCH_TIMEOUT_MS = 60_000;
 
 export interface ReadSourceOptions {
   stdin?: Readable;
@@ -125,38 +125,28 @@ function ioError(path: string, cause: unknown): BootstreamError {
   });
 }
 
-export async function fetchCapped(url: string, max: number, signal?: AbortSignal): Promise<Uint8Array> {
-  const timeout = AbortSignal.timeout(FETCH_TIMEOUT_MS);
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      redirect: "follow",
-    });
-  } catch (cause) {
-    const reason = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).message;
-    throw new BootstreamError("IO", `cannot fetch ${url}: ${reason}`, { path: url, cause });
-  }
-  if (!response.ok) {
-    await response.body?.cancel();
+/** GET of a small document: deadlines, a size cap, and 404 as NOT_FOUND. */
+export async function fetchCapped(
+  url: string,
+  max: number,
+  signal?: AbortSignal,
+  deadlines: Deadlines = {},
+): Promise<Uint8Array> {
+  const reply = await httpRequest(url, { maxBytes: max, ...deadlines, ...(signal ? { signal } : {}) }).catch(
+    (cause: unknown) => {
+      // A body over the cap is named as the metadata limit users know.
+      if (cause instanceof BootstreamError && cause.code === "TOO_LARGE") throw tooLarge(url, max);
+      throw cause;
+    },
+  );
+  if (reply.status < 200 || reply.status > 299) {
     throw new BootstreamError(
-      response.status === 404 ? "NOT_FOUND" : "IO",
-      `cannot fetch ${url}: HTTP ${response.status} ${response.statusText}`.trimEnd(),
+      reply.status === 404 ? "NOT_FOUND" : "IO",
+      `cannot fetch ${url}: HTTP ${reply.status} ${reply.statusText}`.trimEnd(),
       { path: url },
     );
   }
-  const length = Number(response.headers.get("content-length") ?? Number.NaN);
-  if (length > max) {
-    await response.body?.cancel();
-    throw tooLarge(url, max);
-  }
-  if (response.body === null) return new Uint8Array();
-  try {
-    return await collect(response.body, url, max);
-  } catch (cause) {
-    if (cause instanceof BootstreamError) throw cause;
-    throw new BootstreamError("IO", `cannot fetch ${url}: ${(cause as Error).message}`, { path: url, cause });
-  }
+  return reply.body;
 }
 
 /** Reads one SOURCE into memory. */

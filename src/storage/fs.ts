@@ -8,7 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { BootstreamError } from "../errors.ts";
-import { syncDirectory } from "../source/write.ts";
+import { syncDirectory } from "../files/atomic.ts";
 import { checkKey, type Store, type StoredObject } from "./store.ts";
 
 const LOCK_STALE_MS = 30_000;
