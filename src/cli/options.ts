@@ -2,6 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { InvalidArgumentError } from "commander";
 import { BootstreamError } from "../errors.ts";
+import type { Deadlines } from "../net/http.ts";
 import type { CliContext } from "./context.ts";
 
 export async function readLocalFile(path: string, what: string): Promise<Uint8Array> {
@@ -43,4 +44,22 @@ export function integerOption(min: number, max: number, what: string): (value: s
       throw new InvalidArgumentError(`expected ${what} from ${min} to ${max}`);
     return n;
   };
+}
+
+/**
+ * Network deadlines from `BOOTSTREAM_TIMEOUT` (seconds; connect and idle alike), so an
+ * operator or a test can shorten how long any command waits on a silent peer.
+ */
+export function deadlinesFrom(env: CliContext["env"]): Deadlines {
+  const text = env.BOOTSTREAM_TIMEOUT;
+  if (text === undefined || text === "") return {};
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600)
+    throw new BootstreamError(
+      "USAGE",
+      `BOOTSTREAM_TIMEOUT=${JSON.stringify(text)}: expected a number of seconds from 0.001 to 3600`,
+    );
+  const ms = Math.max(1, Math.round(seconds * 1000));
+  // A whole small document gets a few idle periods: enough for a slow link, not for a drip.
+  return { connectTimeoutMs: ms, idleTimeoutMs: ms, totalTimeoutMs: ms * 4 };
 }

@@ -9,6 +9,7 @@ import type { ReadSourceOptions } from "../source/read.ts";
 import { VERSION } from "../version.ts";
 import type { CliContext } from "./context.ts";
 import { writeLine } from "./context.ts";
+import { deadlinesFrom } from "./options.ts";
 import { toJsonText } from "./render.ts";
 
 /** What a command handler gets: its context and a way to run the body with error mapping. */
@@ -21,7 +22,11 @@ export interface CommandKit {
 /** How commands read SOURCE arguments: stdin from the context, the stream base URL from flag or env. */
 export function sourceOptions(ctx: CliContext, opts: { streamBaseUrl?: string }): ReadSourceOptions {
   const baseUrl = opts.streamBaseUrl ?? ctx.env.BOOTSTREAM_STREAM_BASE_URL;
-  return { stdin: ctx.stdin, ...(baseUrl ? { streamBaseUrl: baseUrl } : {}) };
+  return {
+    stdin: ctx.stdin,
+    deadlines: deadlinesFrom(ctx.env),
+    ...(baseUrl ? { streamBaseUrl: baseUrl } : {}),
+  };
 }
 
 export function streamBaseUrlOption(): Option {

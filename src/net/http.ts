@@ -10,10 +10,17 @@ import { BootstreamError } from "../errors.ts";
 export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 /** Time allowed between two chunks of a response body. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/**
+ * Time allowed for a whole request of a small document: a peer that drips a byte just
+ * inside the idle deadline would otherwise hold a reader for days.
+ */
+export const DEFAULT_TOTAL_TIMEOUT_MS = 300_000;
 
 export interface Deadlines {
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /** Whole request, headers and body (httpRequest only; artifact downloads have no total). */
+  totalTimeoutMs?: number;
 }
 
 export interface HttpRequestOptions extends Deadlines {
@@ -49,12 +56,18 @@ function seconds(ms: number): string {
   return ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
 }
 
-export function timeoutError(url: string | URL, phase: "connect" | "idle", ms: number): BootstreamError {
+export function timeoutError(
+  url: string | URL,
+  phase: "connect" | "idle" | "total",
+  ms: number,
+): BootstreamError {
   const host = hostOf(url);
   const message =
     phase === "connect"
       ? `${host} did not answer within ${seconds(ms)} (${String(url)})`
-      : `${host} sent nothing for ${seconds(ms)} (${String(url)})`;
+      : phase === "idle"
+        ? `${host} sent nothing for ${seconds(ms)} (${String(url)})`
+        : `${host} did not finish sending within ${seconds(ms)} (${String(url)})`;
   return new BootstreamError("TIMEOUT", message, { path: String(url) });
 }
 
@@ -76,13 +89,19 @@ export function networkReason(cause: unknown): string {
  */
 export class Watchdog {
   private timer: NodeJS.Timeout | undefined;
+  private readonly total: NodeJS.Timeout | undefined;
   readonly controller = new AbortController();
   constructor(
     private readonly url: string | URL,
     private readonly connectMs: number,
     private readonly idleMs: number,
+    totalMs?: number,
   ) {
     this.arm("connect");
+    if (totalMs !== undefined) {
+      this.total = setTimeout(() => this.controller.abort(timeoutError(this.url, "total", totalMs)), totalMs);
+      this.total.unref?.();
+    }
   }
   private arm(phase: "connect" | "idle"): void {
     clearTimeout(this.timer);
@@ -96,6 +115,7 @@ export class Watchdog {
   }
   stop(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.total);
   }
   /** The TIMEOUT this watchdog raised, if it fired. */
   get fired(): BootstreamError | undefined {
@@ -141,6 +161,7 @@ export async function httpRequest(url: string | URL, options: HttpRequestOptions
     href,
     options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    options.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS,
   );
   const signal = options.signal
     ? AbortSignal.any([options.signal, watchdog.controller.signal])

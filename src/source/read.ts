@@ -17,6 +17,8 @@ export interface ReadSourceOptions {
   /** Base URL that bare stream names resolve against (a trailing "/" is added if missing). */
   streamBaseUrl?: string;
   maxBytes?: number;
+  /** Deadlines of URL reads (defaults: src/net/http.ts). */
+  deadlines?: Deadlines;
   signal?: AbortSignal;
 }
 
@@ -158,7 +160,7 @@ export async function readSource(source: string, options: ReadSourceOptions = {}
       return { name: "-", bytes: await collect(options.stdin, "standard input", max) };
     }
     case "url":
-      return { name: source, bytes: await fetchCapped(source, max, options.signal) };
+      return { name: source, bytes: await fetchCapped(source, max, options.signal, options.deadlines) };
     case "name": {
       // A file of that name wins over a stream name, so `validate stable` on a local file works.
       try {
@@ -167,7 +169,7 @@ export async function readSource(source: string, options: ReadSourceOptions = {}
         if (!(error instanceof BootstreamError && error.code === "NOT_FOUND")) throw error;
       }
       const url = streamUrl(source, options.streamBaseUrl);
-      return { name: url, bytes: await fetchCapped(url, max, options.signal) };
+      return { name: url, bytes: await fetchCapped(url, max, options.signal, options.deadlines) };
     }
     default:
       return { name: source, bytes: await readFileCapped(source, max) };
