@@ -1,18 +1,24 @@
 /** Small option helpers shared by commands (kept free of heavy imports: commands load lazily). */
-import { readFile } from "node:fs/promises";
 import { InvalidArgumentError } from "commander";
 import { BootstreamError } from "../errors.ts";
 import type { Deadlines } from "../net/http.ts";
+import { readFileCapped } from "../source/read.ts";
 import type { CliContext } from "./context.ts";
 
+/** Keys, policies and token files are kilobytes; a keyring of many keys stays far below this. */
+const LOCAL_FILE_MAX_BYTES = 4 * 1024 * 1024;
+
+/** A key, policy or token file named on the command line, capped: `--key /dev/zero` must not fill memory. */
 export async function readLocalFile(path: string, what: string): Promise<Uint8Array> {
   try {
-    return await readFile(path);
+    return await readFileCapped(path, LOCAL_FILE_MAX_BYTES, `a ${what}`);
   } catch (cause) {
-    throw new BootstreamError("IO", `cannot read ${what} ${path}: ${(cause as Error).message}`, {
-      cause,
-      path,
-    });
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new BootstreamError(
+      cause instanceof BootstreamError ? cause.code : "IO",
+      `cannot read ${what} ${path}: ${reason.replace(`cannot read ${path}: `, "")}`,
+      { cause, path },
+    );
   }
 }
 

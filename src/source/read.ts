@@ -44,10 +44,10 @@ export function streamUrl(name: string, baseUrl: string = DEFAULT_STREAM_BASE_UR
   return new URL(`${encodeURIComponent(name)}.json`, base).href;
 }
 
-function tooLarge(name: string, max: number): BootstreamError {
+function tooLarge(name: string, max: number, what = "a metadata document"): BootstreamError {
   return new BootstreamError(
     "TOO_LARGE",
-    `${name} is larger than ${formatBytes(max)}, the limit for a metadata document`,
+    `${name} is larger than ${formatBytes(max)}, the limit for ${what}`,
     { path: name },
   );
 }
@@ -62,6 +62,7 @@ async function collect(
   chunks: AsyncIterable<Uint8Array | string>,
   name: string,
   max: number,
+  what?: string,
 ): Promise<Uint8Array> {
   const parts: Buffer[] = [];
   let size = 0;
@@ -71,13 +72,14 @@ async function collect(
         ? Buffer.from(chunk)
         : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     size += buf.length;
-    if (size > max) throw tooLarge(name, max);
+    if (size > max) throw tooLarge(name, max, what);
     parts.push(buf);
   }
   return Buffer.concat(parts, size);
 }
 
-async function readFileCapped(path: string, max: number): Promise<Uint8Array> {
+/** Reads a local file (or FIFO, or device) into memory, refusing more than `max` bytes. */
+export async function readFileCapped(path: string, max: number, what?: string): Promise<Uint8Array> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, "r");
@@ -89,7 +91,7 @@ async function readFileCapped(path: string, max: number): Promise<Uint8Array> {
     if (info.isDirectory())
       throw new BootstreamError("IO", `${path} is a directory, expected a file`, { path });
     if (info.isFile()) {
-      if (info.size > max) throw tooLarge(path, max);
+      if (info.size > max) throw tooLarge(path, max, what);
       const buf = Buffer.allocUnsafe(info.size);
       let offset = 0;
       while (offset < info.size) {
@@ -100,7 +102,7 @@ async function readFileCapped(path: string, max: number): Promise<Uint8Array> {
       return buf.subarray(0, offset);
     }
     // FIFOs and character devices: read as a stream, still capped.
-    return await collect(handle.createReadStream({ autoClose: false }), path, max);
+    return await collect(handle.createReadStream({ autoClose: false }), path, max, what);
   } catch (cause) {
     if (cause instanceof BootstreamError) throw cause;
     throw ioError(path, cause);
