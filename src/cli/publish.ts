@@ -5,9 +5,11 @@ import { BootstreamError } from "../errors.ts";
 import { DEFAULT_POLICY, parsePolicy } from "../lint/policy.ts";
 import { fsckStore } from "../publish/fsck.ts";
 import { publishFromGit } from "../publish/git-sync.ts";
+import { publicKeysOfSigningKey } from "../publish/signing-keys.ts";
 import { checkStreamName, pointerKey } from "../publish/layout.ts";
 import {
   type PublishOptions,
+  type PublishResult,
   type PublishStep,
   publishStream,
   readHistory,
@@ -50,6 +52,18 @@ function testHook(ctx: CliContext): PublishOptions["afterStep"] {
   };
 }
 
+/** What a publish cleaned up after an interrupted one, for stderr. */
+function reportRepairs(ctx: CliContext, result: PublishResult): void {
+  for (const left of result.cleared) {
+    const who = left.owner ? `pid ${left.owner.pid} on ${left.owner.host}` : "an unrecorded writer";
+    writeLine(
+      ctx.stderr,
+      `removed ${left.kind === "lock" ? "stale lock" : "leftover temporary"} ${left.key} (${who}, ${Math.round(left.ageMs / 1000)} s old)`,
+    );
+  }
+  for (const key of result.repaired) writeLine(ctx.stderr, `repaired ${key} (missing or stale signature)`);
+}
+
 async function publishOptions(kit: CommandKit, flags: PublishFlags): Promise<PublishOptions> {
   const policy = flags.policy
     ? parsePolicy(new TextDecoder().decode(await readLocalFile(flags.policy, "policy")), flags.policy)
@@ -58,9 +72,9 @@ async function publishOptions(kit: CommandKit, flags: PublishFlags): Promise<Pub
   const afterStep = testHook(kit.ctx);
   return {
     policy,
-    ...(flags.name ? { name: flags.name } : {}),
+    ...(flags.name !== undefined ? { name: checkStreamName(flags.name) } : {}),
     ...(flags.force ? { force: true } : {}),
-    ...(signer ? { signer } : {}),
+    ...(signer && flags.signKey ? { signer, signerKeys: await publicKeysOfSigningKey(await readLocalFile(flags.signKey, "signing key")) } : {}),
     ...(flags.retry !== undefined ? { retries: flags.retry === true ? 3 : flags.retry } : {}),
     ...(afterStep ? { afterStep } : {}),
   };
@@ -145,11 +159,12 @@ Examples:
         const result = await publishStream(store, bytes, options);
         if (flags.json) ctx.stdout.write(toJsonText(result));
         else writeLine(ctx.stdout, `streams/${result.name}/${result.id}.json`);
+        reportRepairs(ctx, result);
         writeLine(
           ctx.stderr,
           result.pointerMoved
             ? `published ${result.name} as ${result.id}${result.reusedPinnedCopy ? " (existing pinned copy)" : ""} in ${store.location}`
-            : `${result.name} already points at ${result.id}; nothing to move`,
+            : `${result.name} already points at ${result.id}; nothing to move${result.repaired.length + result.cleared.length > 0 ? " (completed an interrupted publish)" : ""}`,
         );
         return 0;
       }),
@@ -241,6 +256,8 @@ function fsckCommand(kit: CommandKit): Command {
     .action((flags: StoreFlags & { key?: string[]; json?: boolean }) =>
       kit.run(flags.json, async () => {
         const store = await storeFrom(ctx, flags);
+        // A missing or unreadable store is an error, not an empty (hence consistent) one.
+        await store.check();
         const keys = flags.key?.length ? await keysFrom(flags.key) : undefined;
         const findings = await fsckStore(store, keys ? { keys } : {});
         if (flags.json) ctx.stdout.write(toJsonText(findings));

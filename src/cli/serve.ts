@@ -6,6 +6,7 @@ import { createLogger, LOG_LEVELS, type LogLevel } from "../serve/log.ts";
 import { startServer } from "../serve/server.ts";
 import { writeLine } from "./context.ts";
 import { integerOption, readLocalFile, signerFrom } from "./options.ts";
+import { publicKeysOfSigningKey } from "../publish/signing-keys.ts";
 import type { CommandKit } from "./program.ts";
 import { type StoreFlags, storeFrom, withStoreOptions } from "./store-options.ts";
 
@@ -19,12 +20,27 @@ interface ServeFlags extends StoreFlags {
   revalidateMs: number;
 }
 
-/** One token per line; blank lines and # comments ignored. */
-function parseTokens(text: string): string[] {
-  return text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "" && !l.startsWith("#"));
+/**
+ * One token per line (LF or CRLF); empty lines and # comments ignored. A token is what a
+ * client sends after "Bearer ": visible ASCII, no whitespace. A line with spaces around or
+ * inside is refused, not trimmed: the token an operator pasted would otherwise silently
+ * differ from the one they hand out.
+ */
+export function parseTokens(text: string, file: string): string[] {
+  const tokens: string[] = [];
+  const lines = text.replace(/\r?\n$/, "").split(/\r?\n/);
+  lines.forEach((line, i) => {
+    if (line === "" || line.startsWith("#")) return;
+    const where = `${file} line ${i + 1}`;
+    if (/^\s|\s$/.test(line))
+      throw new BootstreamError("USAGE", `${where}: a token must not have leading or trailing whitespace`);
+    if (/\s/.test(line)) throw new BootstreamError("USAGE", `${where}: a token must not contain whitespace`);
+    if (!/^[\x21-\x7e]+$/.test(line))
+      throw new BootstreamError("USAGE", `${where}: a token must be visible ASCII characters`);
+    tokens.push(line);
+  });
+  if (tokens.length === 0) throw new BootstreamError("USAGE", `${file} holds no token`);
+  return tokens;
 }
 
 export function registerServe(kit: CommandKit): Command {
@@ -77,16 +93,22 @@ Examples:
     )
     .action((flags: ServeFlags) =>
       kit.run(false, async () => {
-        const store = await storeFrom(ctx, flags);
         const tokens = flags.tokenFile
-          ? parseTokens(new TextDecoder().decode(await readLocalFile(flags.tokenFile, "token file")))
+          ? parseTokens(
+              new TextDecoder().decode(await readLocalFile(flags.tokenFile, "token file")),
+              flags.tokenFile,
+            )
           : [];
-        if (flags.tokenFile && tokens.length === 0)
-          throw new BootstreamError("USAGE", `${flags.tokenFile} holds no token`);
+        const store = await storeFrom(ctx, flags);
+        // Serving a store that is not there would answer 404 to everything and report healthy.
+        await store.check();
         const policy = flags.policy
           ? parsePolicy(new TextDecoder().decode(await readLocalFile(flags.policy, "policy")), flags.policy)
           : DEFAULT_POLICY;
         const signer = await signerFrom(ctx, flags.signKey);
+        const signerKeys = flags.signKey
+          ? await publicKeysOfSigningKey(await readLocalFile(flags.signKey, "signing key"))
+          : undefined;
         const logger = createLogger(ctx.stderr, flags.logLevel);
         const running = await startServer({
           store,
@@ -95,12 +117,12 @@ Examples:
           port: flags.port,
           revalidateMs: flags.revalidateMs,
           tokens,
-          publish: { policy, ...(signer ? { signer } : {}) },
+          publish: { policy, ...(signer ? { signer } : {}), ...(signerKeys ? { signerKeys } : {}) },
         });
         writeLine(ctx.stdout, running.url);
         logger.log("info", "listening", {
           url: running.url,
-          store: store.location,
+          store: store.location, // the server's own log, never sent to a client
           publishApi: tokens.length > 0,
         });
         await new Promise<void>((resolve) => {

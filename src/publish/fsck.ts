@@ -1,13 +1,15 @@
 /**
  * Store consistency check: pinned copies missing from history, history entries whose copy
  * is missing or does not hash to the recorded sha256, a pointer matching no pinned copy,
- * signatures without their file (or, given keys, not verifying), and leftovers of
- * interrupted writes.
+ * signatures without their file (or, given keys, not verifying), names publish never
+ * writes, and the locks and temporaries of interrupted writers (a stale lock with its
+ * age, its writer and how to clear it).
  */
 import type { Key } from "openpgp";
 import { BootstreamError } from "../errors.ts";
+import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import { verifyDetached } from "../signature/index.ts";
-import { sha256Hex } from "../storage/fs.ts";
+import { describeLock, sha256Hex } from "../storage/fs.ts";
 import type { Store } from "../storage/store.ts";
 import { historyKey, pinnedKey, pointerKey } from "./layout.ts";
 import { readHistory } from "./publish.ts";
@@ -22,6 +24,9 @@ export interface FsckFinding {
     | "dangling-signature"
     | "bad-signature"
     | "leftover-temporary"
+    | "stale-lock"
+    | "held-lock"
+    | "invalid-name"
     | "unreadable-history";
   message: string;
 }
@@ -34,11 +39,36 @@ export async function fsckStore(
   const keys = await store.list("streams/");
   const present = new Set(keys);
   const names = new Set<string>();
+  for (const leftover of await store.leftovers("streams/")) {
+    const { key, kind, stale, owner, ageMs } = leftover;
+    if (kind === "lock") {
+      findings.push({ key, problem: stale ? "stale-lock" : "held-lock", message: describeLock(leftover) });
+    } else {
+      const who = owner ? `pid ${owner.pid} on ${owner.host}` : "an unrecorded writer";
+      const age = Math.round(ageMs / 1000);
+      findings.push({
+        key,
+        problem: "leftover-temporary",
+        message: stale
+          ? `leftover of an interrupted write by ${who}, ${age} s old; the next publish removes it, or remove ${leftover.path}`
+          : `temporary file of ${who}, ${age} s old (a write may be running)`,
+      });
+    }
+  }
+  const invalid = new Set<string>();
   for (const key of keys) {
     const m = /^streams\/([^/]+?)(?:\.json(?:\.asc)?|\/.*)$/.exec(key);
-    if (m) names.add(m[1] as string);
-    if (/\.(tmp|lock)$/.test(key))
-      findings.push({ key, problem: "leftover-temporary", message: "leftover of an interrupted write" });
+    const name = m?.[1];
+    if (name === undefined) continue;
+    if (isStreamName(name)) names.add(name);
+    else if (!invalid.has(name)) {
+      invalid.add(name);
+      findings.push({
+        key,
+        problem: "invalid-name",
+        message: `${JSON.stringify(name.slice(0, 80))} is not ${STREAM_NAME_EXPECTATION}; publish never writes it, serve never serves it`,
+      });
+    }
   }
   for (const name of [...names].sort()) {
     let entries: { id: string; sha256: string }[] = [];

@@ -8,11 +8,12 @@ import { writeCanonical } from "../canonical/write.ts";
 import { BootstreamError } from "../errors.ts";
 import { compareVersions } from "../generate/platforms.ts";
 import { rfc3339, sha256 } from "../schema/common.ts";
+import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import { decodeDocument } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 
 export const historyEntrySchema = z.looseObject({
-  id: z.string(),
+  id: z.string().regex(/^\d{8}(-\d{1,3})?$/, "expected a pinned id YYYYMMDD or YYYYMMDD-N"),
   "last-modified": rfc3339,
   sha256: sha256,
   size: z.number().int().nonnegative(),
@@ -21,7 +22,7 @@ export const historyEntrySchema = z.looseObject({
 });
 
 export const historySchema = z.looseObject({
-  stream: z.string(),
+  stream: z.string().refine(isStreamName, STREAM_NAME_EXPECTATION),
   entries: z.array(historyEntrySchema),
 });
 
@@ -43,14 +44,31 @@ export function releasesOf(stream: Stream): Record<string, string> {
   return out;
 }
 
+/**
+ * A history read back from a store. Publishing wrote it, so a history that does not parse is
+ * damage in the store (IO), never a problem of the stream being published.
+ */
 export function parseHistory(bytes: Uint8Array, where: string): History {
-  const { value } = decodeDocument(bytes);
-  const result = historySchema.safeParse(value);
-  if (!result.success)
-    throw new BootstreamError(
-      "INVALID_DOCUMENT",
-      `${where} is not a valid history: ${result.error.issues[0]?.message}`,
+  const corrupt = (what: string, cause?: unknown) =>
+    new BootstreamError(
+      "IO",
+      `${where} is corrupt (${what}); restore it from a backup, or fix it by hand (fsck lists what it should hold)`,
+      cause === undefined ? {} : { cause },
     );
+  let value: unknown;
+  try {
+    value = decodeDocument(bytes).value;
+  } catch (error) {
+    const issue = error instanceof BootstreamError ? error.issues[0] : undefined;
+    const at = issue?.line === undefined ? "" : ` at line ${issue.line}`;
+    throw corrupt(`not JSON${at}: ${issue?.message ?? (error as Error).message}`, error);
+  }
+  const result = historySchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const pointer = (issue?.path ?? []).map((p) => `/${String(p)}`).join("");
+    throw corrupt(`${pointer || "/"}: ${issue?.message ?? "not a history"}`);
+  }
   return value as History;
 }
 

@@ -1,15 +1,14 @@
 /** Where publishing puts things in a store (architecture.md "Store layout"). */
 import { BootstreamError } from "../errors.ts";
+import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const ID = /^\d{8}(-\d+)?$/;
+const ID = /^\d{8}(-\d{1,3})?$/;
 
+/** The one rule for stream names (schema/names.ts): every key below is built only from checked names. */
 export function checkStreamName(name: string): string {
-  if (!NAME.test(name) || name.includes("..")) {
-    throw new BootstreamError(
-      "USAGE",
-      `invalid stream name ${JSON.stringify(name)}: expected letters, digits, . _ - (like stable or rhcos-4.16)`,
-    );
+  if (!isStreamName(name)) {
+    const shown = name.length > 80 ? `${JSON.stringify(name.slice(0, 80))}…` : JSON.stringify(name);
+    throw new BootstreamError("USAGE", `invalid stream name ${shown}: expected ${STREAM_NAME_EXPECTATION}`);
   }
   return name;
 }
@@ -23,9 +22,10 @@ export function checkPinnedId(id: string): string {
   return id;
 }
 
-export const pointerKey = (name: string) => `streams/${name}.json`;
-export const pinnedKey = (name: string, id: string) => `streams/${name}/${id}.json`;
-export const historyKey = (name: string) => `streams/${name}/history.json`;
+export const pointerKey = (name: string) => `streams/${checkStreamName(name)}.json`;
+export const pinnedKey = (name: string, id: string) =>
+  `streams/${checkStreamName(name)}/${checkPinnedId(id)}.json`;
+export const historyKey = (name: string) => `streams/${checkStreamName(name)}/history.json`;
 export const signatureKey = (key: string) => `${key}.asc`;
 /** Where `publish --from-git` records what it published last. */
 export const gitSyncKey = "sync/git.json";

@@ -8,20 +8,25 @@
  *   3. add the copy to streams/<name>/history.json (compare-and-swap, merged on conflict);
  *   4. move streams/<name>.json from version P to the new bytes (compare-and-swap).
  *
- * A crash between steps leaves the old pointer serving; running again completes the work.
+ * A crash between steps leaves the old pointer serving; running again completes the work:
+ * it first removes the locks and temporaries a killed writer left (never a live one's), and
+ * at the end checks every signature of the stream (pinned copy, history, pointer) and
+ * rewrites the ones missing or stale, even when the pointer needs no move.
  * If step 4 finds the pointer moved, someone else published first: CONFLICT (or, with
  * retries, start again from step 1 and lint against what they published).
  */
+import type { Key } from "openpgp";
 import { writeCanonical } from "../canonical/write.ts";
 import { BootstreamError } from "../errors.ts";
 import { lintContent, type Violation } from "../lint/index.ts";
 import type { Policy } from "../lint/policy.ts";
 import { KINDS } from "../schema/documents.ts";
+import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import { acceptDocument, checkDocument } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import type { Signer } from "../signature/index.ts";
 import { sha256Hex } from "../storage/fs.ts";
-import type { Store } from "../storage/store.ts";
+import type { Leftover, Store } from "../storage/store.ts";
 import { type History, type HistoryEntry, parseHistory, releasesOf, serializeHistory } from "./history.ts";
 import { checkStreamName, historyKey, pinnedIdFor, pinnedKey, pointerKey, signatureKey } from "./layout.ts";
 
@@ -34,6 +39,12 @@ export interface PublishOptions {
   force?: boolean;
   policy?: Policy;
   signer?: Signer;
+  /**
+   * The signer's public key(s). With them a rerun tells a stale `.asc` from a good one and
+   * rewrites only the stale; without them it trusts a pinned copy's existing `.asc` and
+   * re-signs the mutable history.
+   */
+  signerKeys?: readonly Key[];
   /** Extra attempts after losing the pointer race (each re-reads and re-lints). Default 0. */
   retries?: number;
   /** Test hook: called after each step; lets tests kill or pause a publisher between steps. */
@@ -51,7 +62,14 @@ export interface PublishResult {
   /** True when an identical pinned copy existed and was reused. */
   reusedPinnedCopy: boolean;
   previousSha256?: string;
+  /** Signatures this run found missing or stale and rewrote (an earlier run was interrupted). */
+  repaired: string[];
+  /** Locks and temporaries of killed writers that this run removed. */
+  cleared: ClearedLeftover[];
 }
+
+/** A removed leftover, as a result may show it to anyone (no local path). */
+export type ClearedLeftover = Pick<Leftover, "key" | "kind" | "ageMs" | "owner">;
 
 const encoder = new TextEncoder();
 
@@ -59,10 +77,43 @@ const encoder = new TextEncoder();
 function canonicalBytes(text: string | Uint8Array): { stream: Stream; bytes: Uint8Array } {
   const check = checkDocument(text, { kind: "stream" });
   const doc = acceptDocument(check);
-  const bytes = encoder.encode(
-    writeCanonical(doc.data, KINDS.stream.writeLayout, { indent: doc.indent ?? 4 }),
-  );
-  return { stream: doc.data as Stream, bytes };
+  const stream = doc.data as Stream;
+  // The name becomes keys and paths wherever the stream goes (mirrors, images): one rule.
+  if (!isStreamName(stream.stream)) {
+    const message = `expected ${STREAM_NAME_EXPECTATION}, got ${JSON.stringify(String(stream.stream).slice(0, 80))}`;
+    throw new BootstreamError("INVALID_DOCUMENT", `/stream: ${message}`, {
+      path: "/stream",
+      issues: [{ pointer: "/stream", message }],
+    });
+  }
+  const bytes = encoder.encode(writeCanonical(doc.data, KINDS.stream.writeLayout, { indent: doc.indent ?? 4 }));
+  return { stream, bytes };
+}
+
+/** Whether a CONFLICT came from `key` really changing (not from a held lock, say). */
+async function changedSince(store: Store, key: string, version: string | null | undefined): Promise<boolean> {
+  return ((await store.head(key)) ?? null) !== (version ?? null);
+}
+
+/**
+ * Whether `signature` is a good signature of `bytes`. Without the signer's keys only its
+ * presence can be known, which is what `trustPresence` answers then.
+ */
+async function signatureGood(
+  bytes: Uint8Array,
+  signature: Uint8Array | undefined,
+  keys: readonly Key[] | undefined,
+  trustPresence: boolean,
+): Promise<boolean> {
+  if (signature === undefined) return false;
+  if (keys === undefined || keys.length === 0) return trustPresence;
+  const { verifyDetached } = await import("../signature/index.ts");
+  try {
+    await verifyDetached(bytes, signature, keys);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function readHistory(
@@ -71,6 +122,7 @@ export async function readHistory(
 ): Promise<{ history: History; etag: string | null }> {
   const object = await store.get(historyKey(name));
   if (object === undefined) return { history: { stream: name, entries: [] }, etag: null };
+  // parseHistory names damage as such (IO), never as a problem of the stream being published.
   return { history: parseHistory(object.body, `${store.location} ${historyKey(name)}`), etag: object.etag };
 }
 
@@ -82,20 +134,51 @@ async function overwrite(store: Store, key: string, body: Uint8Array): Promise<v
       await store.putIfMatch(key, body, current ?? null);
       return;
     } catch (error) {
-      if (!(error instanceof BootstreamError && error.code === "CONFLICT") || attempt >= 8) throw error;
+      const conflict = error instanceof BootstreamError && error.code === "CONFLICT";
+      if (!conflict || attempt >= 8 || !(await changedSince(store, key, current))) throw error;
     }
   }
 }
 
-/** A pinned copy published unsigned (or interrupted before its signature) gets one now. */
-async function signIfUnsigned(
+/**
+ * A pinned copy published unsigned, interrupted before its signature, or whose `.asc` does
+ * not verify, gets a signature now (a good one is kept: caches hold it as immutable).
+ */
+async function ensurePinnedSigned(
   store: Store,
   key: string,
   bytes: Uint8Array,
-  signer: Signer | undefined,
+  options: PublishOptions,
+  repaired: string[],
 ): Promise<void> {
-  if (signer && (await store.head(signatureKey(key))) === undefined) {
-    await overwrite(store, signatureKey(key), encoder.encode(await signer.sign(bytes)));
+  if (options.signer === undefined) return;
+  const existing = await store.get(signatureKey(key));
+  if (await signatureGood(bytes, existing?.body, options.signerKeys, true)) return;
+  await overwrite(store, signatureKey(key), encoder.encode(await options.signer.sign(bytes)));
+  if (existing !== undefined) repaired.push(signatureKey(key));
+}
+
+/**
+ * Makes `<key>.asc` a good signature of what `key` holds now; repeats while `key` moves
+ * meanwhile (a concurrent publisher), so the last run leaves them matching.
+ */
+async function syncSignature(
+  store: Store,
+  key: string,
+  options: PublishOptions,
+  repaired: string[],
+): Promise<void> {
+  const { signer, signerKeys } = options;
+  if (signer === undefined) return;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const object = await store.get(key);
+    if (object === undefined) return;
+    const existing = await store.get(signatureKey(key));
+    if (!(await signatureGood(object.body, existing?.body, signerKeys, false))) {
+      await overwrite(store, signatureKey(key), encoder.encode(await signer.sign(object.body)));
+      if (signerKeys?.length && !repaired.includes(signatureKey(key))) repaired.push(signatureKey(key));
+    }
+    if ((await store.head(key)) === object.etag) return;
   }
 }
 
@@ -107,11 +190,12 @@ async function pinCopy(
   bytes: Uint8Array,
   sha: string,
   options: PublishOptions,
+  repaired: string[],
 ): Promise<{ id: string; reused: boolean }> {
   const { history } = await readHistory(store, name);
   const known = history.entries.find((e) => e.sha256 === sha);
   if (known !== undefined && (await store.head(pinnedKey(name, known.id))) !== undefined) {
-    await signIfUnsigned(store, pinnedKey(name, known.id), bytes, options.signer);
+    await ensurePinnedSigned(store, pinnedKey(name, known.id), bytes, options, repaired);
     return { id: known.id, reused: true };
   }
   for (let attempt = 1; attempt < 1000; attempt++) {
@@ -124,7 +208,7 @@ async function pinCopy(
       // Taken: by the same content (an earlier, interrupted run) or by another copy.
       const existing = await store.get(key);
       if (existing !== undefined && sha256Hex(existing.body) === sha) {
-        await signIfUnsigned(store, key, bytes, options.signer);
+        await ensurePinnedSigned(store, key, bytes, options, repaired);
         return { id, reused: true };
       }
       continue;
@@ -144,24 +228,29 @@ async function recordHistory(
   store: Store,
   name: string,
   entry: HistoryEntry,
-  signer: Signer | undefined,
+  options: PublishOptions,
+  repaired: string[],
 ): Promise<void> {
+  let wrote = false;
   for (let attempt = 0; ; attempt++) {
     const { history, etag } = await readHistory(store, name);
-    if (history.entries.some((e) => e.id === entry.id)) return;
+    if (history.entries.some((e) => e.id === entry.id)) break;
     const next: History = { ...history, stream: name, entries: [entry, ...history.entries] };
     const body = serializeHistory(next);
     try {
       await store.putIfMatch(historyKey(name), body, etag);
     } catch (error) {
       // Another publisher added theirs first: re-read and merge, their entry stays.
-      if (error instanceof BootstreamError && error.code === "CONFLICT" && attempt < 20) continue;
+      const conflict = error instanceof BootstreamError && error.code === "CONFLICT";
+      if (conflict && attempt < 20 && (await changedSince(store, historyKey(name), etag))) continue;
       throw error;
     }
-    if (signer)
-      await overwrite(store, signatureKey(historyKey(name)), encoder.encode(await signer.sign(body)));
-    return;
+    wrote = true;
+    break;
   }
+  // Also when the entry was there already: a run killed between the history and its
+  // signature left a stale history.json.asc (signing what we just wrote is no repair).
+  await syncSignature(store, historyKey(name), options, wrote ? [] : repaired);
 }
 
 /**
@@ -169,7 +258,12 @@ async function recordHistory(
  * that pinned copy's .asc; repeats if the pointer moves meanwhile, so the last publisher's
  * run leaves them matching.
  */
-export async function syncPointerSignature(store: Store, name: string): Promise<void> {
+export async function syncPointerSignature(
+  store: Store,
+  name: string,
+  repaired: string[] = [],
+): Promise<void> {
+  const key = signatureKey(pointerKey(name));
   for (let attempt = 0; attempt < 8; attempt++) {
     const pointer = await store.get(pointerKey(name));
     if (pointer === undefined) return;
@@ -177,10 +271,39 @@ export async function syncPointerSignature(store: Store, name: string): Promise<
     const { history } = await readHistory(store, name);
     const entry = history.entries.find((e) => e.sha256 === sha);
     const signature = entry ? await store.get(signatureKey(pinnedKey(name, entry.id))) : undefined;
-    // An unsigned copy must not keep the signature of an earlier pointer.
-    if (signature === undefined) await store.delete(signatureKey(pointerKey(name)));
-    else await overwrite(store, signatureKey(pointerKey(name)), signature.body);
+    const current = await store.get(key);
+    if (signature === undefined) {
+      // An unsigned copy must not keep the signature of an earlier pointer.
+      if (current !== undefined) await store.delete(key);
+    } else if (current === undefined || Buffer.compare(current.body, signature.body) !== 0) {
+      await overwrite(store, key, signature.body);
+      if (current !== undefined && !repaired.includes(key)) repaired.push(key);
+    }
     if ((await store.head(pointerKey(name))) === pointer.etag) return;
+  }
+}
+
+/** Removes what killed writers left under the stream's keys (a live writer's files stay). */
+async function clearLeftovers(store: Store, name: string): Promise<ClearedLeftover[]> {
+  const found = [
+    ...(await store.clearLeftovers(pointerKey(name))),
+    ...(await store.clearLeftovers(`streams/${name}/`)),
+  ];
+  return found.map(({ key, kind, ageMs, owner }) => ({ key, kind, ageMs, ...(owner ? { owner } : {}) }));
+}
+
+/** The stream the pointer holds now; damage there is the store's problem, not the new stream's. */
+function currentStream(store: Store, name: string, body: Uint8Array): Stream {
+  try {
+    return acceptDocument(checkDocument(body, { kind: "stream" })).data as Stream;
+  } catch (error) {
+    const why = error instanceof BootstreamError ? error.message.split("\n")[0] : String(error);
+    throw new BootstreamError(
+      "IO",
+      `${pointerKey(name)} in ${store.location} is corrupt (not a valid stream: ${why}); ` +
+        "lint cannot compare against it: publish with --force to replace it",
+      { path: pointerKey(name), cause: error },
+    );
   }
 }
 
@@ -196,14 +319,14 @@ async function publishOnce(
   const { stream, bytes } = canonicalBytes(content);
   const name = checkStreamName(options.name ?? stream.stream);
   const sha = sha256Hex(bytes);
+  const repaired: string[] = [];
+  const cleared = await clearLeftovers(store, name);
 
   // 1. What the pointer holds now: the lint baseline and the compare-and-swap version.
   const current = await store.get(pointerKey(name));
   const previousSha = current ? sha256Hex(current.body) : undefined;
   if (!options.force) {
-    const previous = current
-      ? (acceptDocument(checkDocument(current.body, { kind: "stream" })).data as Stream)
-      : undefined;
+    const previous = current ? currentStream(store, name, current.body) : undefined;
     const violations = lintContent({
       content: bytes,
       ...(previous && previousSha !== sha ? { previous } : {}),
@@ -219,7 +342,7 @@ async function publishOnce(
   }
 
   // 2. + 3. The immutable copy and its history entry.
-  const { id, reused } = await pinCopy(store, name, stream, bytes, sha, options);
+  const { id, reused } = await pinCopy(store, name, stream, bytes, sha, options, repaired);
   const entry: HistoryEntry = {
     id,
     "last-modified": stream.metadata["last-modified"],
@@ -228,19 +351,36 @@ async function publishOnce(
     releases: releasesOf(stream),
     published: `${(options.now?.() ?? new Date()).toISOString().slice(0, 19)}Z`,
   };
-  await recordHistory(store, name, entry, options.signer);
+  await recordHistory(store, name, entry, options, repaired);
   await options.afterStep?.("history");
 
   // 4. Move the pointer, only from the version we linted against.
-  const base: PublishResult = { name, id, sha256: sha, pointerMoved: false, reusedPinnedCopy: reused };
+  const base: PublishResult = {
+    name,
+    id,
+    sha256: sha,
+    pointerMoved: false,
+    reusedPinnedCopy: reused,
+    repaired,
+    cleared,
+  };
   if (previousSha !== undefined) base.previousSha256 = previousSha;
-  if (previousSha === sha) return base;
+  if (previousSha === sha) {
+    // Nothing to move, but an earlier run may have died before the pointer's signature.
+    await syncPointerSignature(store, name, repaired);
+    return base;
+  }
   try {
     await store.putIfMatch(pointerKey(name), bytes, current?.etag ?? null, {
       cacheControl: "public, max-age=60",
     });
   } catch (error) {
-    if (error instanceof BootstreamError && error.code === "CONFLICT") {
+    // Only a pointer that really moved is "another publisher"; a held lock says so itself.
+    const moved =
+      error instanceof BootstreamError &&
+      error.code === "CONFLICT" &&
+      (await changedSince(store, pointerKey(name), current?.etag));
+    if (moved) {
       throw new BootstreamError(
         "CONFLICT",
         `${pointerKey(name)} in ${store.location} was moved by another publisher while this one ran; ` +
@@ -251,7 +391,7 @@ async function publishOnce(
     throw error;
   }
   await options.afterStep?.("pointer");
-  await syncPointerSignature(store, name);
+  await syncPointerSignature(store, name, repaired);
   return { ...base, pointerMoved: true };
 }
 

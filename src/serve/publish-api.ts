@@ -2,21 +2,29 @@
  * The authenticated publish API: `PUT /streams/<name>.json` (with optional If-Match on the
  * pointer's ETag) and `POST /v1/publish`. Both run the same publish path as the CLI.
  * Only a request with a valid bearer token may write; bodies are size- and time-limited.
+ * The name a request writes under is the one in its URL (or ?name=), checked against the one
+ * stream name rule, and the body's own `stream` must be that same name: a body cannot be
+ * published under a name it does not carry.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BootstreamError, toBootstreamError } from "../errors.ts";
-import { pointerKey } from "../publish/layout.ts";
+import { checkStreamName, pointerKey } from "../publish/layout.ts";
 import { type PublishOptions, publishStream } from "../publish/publish.ts";
 import { sha256Hex } from "../storage/fs.ts";
+import { decodeDocument } from "../schema/parse.ts";
 import type { Store } from "../storage/store.ts";
-import { type Reply, sendError, sendJson } from "./respond.ts";
+import { clientError, type Reply, sendError, sendJson } from "./respond.ts";
 import type { WriteRoute } from "./routes.ts";
 
 export interface PublishApiOptions {
   store: Store;
+  /** Server paths no client may see in an error message. */
+  hide: readonly string[];
+  /** Logs a server-side failure in full (the client gets its code only). */
+  logFailure(error: BootstreamError): void;
   tokens: readonly string[];
-  publish: Pick<PublishOptions, "policy" | "signer" | "retries">;
+  publish: Pick<PublishOptions, "policy" | "signer" | "signerKeys" | "retries">;
   maxBodyBytes: number;
   bodyTimeoutMs: number;
   /** Drop cached copies of a stream this API just changed. */
@@ -133,7 +141,7 @@ function refuse(
   const r =
     status === undefined
       ? sendError(res, error, false, headers)
-      : sendJson(res, status, { error: error.toJSON() }, false, headers);
+      : sendJson(res, status, { error: clientError(error, []) }, false, headers);
   req.resume();
   return r;
 }
@@ -156,8 +164,10 @@ export async function handlePublish(
   } catch (error) {
     return refuse(req, res, toBootstreamError(error), (error as { status?: number }).status);
   }
-  const name = route.kind === "publish-put" ? route.name : (query.get("name") ?? undefined);
+  const given = route.kind === "publish-put" ? route.name : (query.get("name") ?? undefined);
   try {
+    const name = given === undefined ? undefined : checkStreamName(given);
+    checkBodyName(body, name);
     if (route.kind === "publish-put") {
       // HTTP preconditions on the pointer, checked before anything is written.
       const current = await api.store.get(pointerKey(route.name));
@@ -183,7 +193,7 @@ export async function handlePublish(
     }
     const result = await publishStream(api.store, body, {
       ...api.publish,
-      ...(name ? { name } : {}),
+      ...(name !== undefined ? { name } : {}),
       ...(query.get("force") === "true" ? { force: true } : {}),
     });
     api.invalidate(result.name);
@@ -192,6 +202,30 @@ export async function handlePublish(
       location: `/streams/${result.name}/${result.id}.json`,
     });
   } catch (error) {
-    return sendError(res, toBootstreamError(error));
+    const e = toBootstreamError(error);
+    if (e.httpStatus >= 500) api.logFailure(e);
+    return sendError(res, e, false, {}, api.hide);
+  }
+}
+
+/**
+ * The body's `stream` must be the name the request publishes under. Only the field is read
+ * here; the whole body is validated by the publish path (which also applies the name rule
+ * to the field when no name is given).
+ */
+function checkBodyName(body: Buffer, name: string | undefined): void {
+  if (name === undefined) return;
+  let field: unknown;
+  try {
+    field = (decodeDocument(body).value as { stream?: unknown } | null)?.stream;
+  } catch {
+    return; // not JSON: the publish path reports it with its position
+  }
+  if (typeof field === "string" && field !== name) {
+    throw new BootstreamError(
+      "USAGE",
+      `the body's /stream is ${JSON.stringify(field.slice(0, 80))}, but the request publishes ${JSON.stringify(name)}: they must be the same`,
+      { path: "/stream" },
+    );
   }
 }

@@ -4,6 +4,7 @@
  * traversal attempts (`..`, encoded or not) simply match no route.
  */
 import { historyKey, pinnedKey, pointerKey, signatureKey } from "../publish/layout.ts";
+import { isStreamName, STREAM_NAME_PATTERN } from "../schema/names.ts";
 
 export type FileClass = "pointer" | "pinned" | "history";
 
@@ -24,8 +25,9 @@ export function routeLabel(route: Route | undefined): string {
   return route.kind;
 }
 
-const NAME = "([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_-])?)";
-const ID = "(\\d{8}(?:-\\d+)?)";
+/** The one stream name pattern (schema/names.ts), as a capture; at most 64 characters. */
+const NAME = `(${STREAM_NAME_PATTERN.source.slice(1, -1)})`;
+const ID = "(\\d{8}(?:-\\d{1,3})?)";
 const POINTER = new RegExp(`^/streams/${NAME}\\.json(\\.asc)?$`);
 const PINNED = new RegExp(`^/streams/${NAME}/${ID}\\.json(\\.asc)?$`);
 const HISTORY = new RegExp(`^/streams/${NAME}/history\\.json(\\.asc)?$`);
@@ -33,9 +35,7 @@ const FLAT_PINNED = new RegExp(`^/stream-${NAME}-${ID}\\.json(\\.asc)?$`);
 const FLAT_POINTER = new RegExp(`^/stream-${NAME}\\.json(\\.asc)?$`);
 const PAGE = new RegExp(`^/streams/${NAME}/?$`);
 
-function validName(name: string): boolean {
-  return !name.includes("..");
-}
+const validName = isStreamName;
 
 function file(cls: FileClass, name: string, signature: boolean, id?: string): Route | undefined {
   if (!validName(name)) return undefined;

@@ -5,10 +5,12 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
 import { BootstreamError, toBootstreamError } from "../errors.ts";
 import { parseHistory } from "../publish/history.ts";
 import { historyKey, pointerKey } from "../publish/layout.ts";
 import type { PublishOptions } from "../publish/publish.ts";
+import { isStreamName } from "../schema/names.ts";
 import { checkDocument } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import type { Store } from "../storage/store.ts";
@@ -35,7 +37,7 @@ export interface ServeOptions {
   revalidateMs?: number;
   /** Bearer tokens accepted by the publish API; none disables publishing. */
   tokens?: readonly string[];
-  publish?: Pick<PublishOptions, "policy" | "signer" | "retries">;
+  publish?: Pick<PublishOptions, "policy" | "signer" | "signerKeys" | "retries">;
   maxBodyBytes?: number;
   bodyTimeoutMs?: number;
 }
@@ -69,8 +71,27 @@ export class StreamServer {
   private readonly pages = new WeakMap<ServedObject, { historyEtag: string; html: string }>();
   private listing: { at: number; value: Promise<StreamSummary[]> } | undefined;
 
+  /** Server paths no client may see (the store's location, as given and resolved). */
+  private readonly hide: readonly string[];
+
   constructor(private readonly options: ServeOptions) {
     this.cache = new ObjectCache(options.store, options.revalidateMs ?? 500);
+    const { location } = options.store;
+    this.hide = location.startsWith("s3://") ? [location] : [...new Set([resolve(location), location])];
+  }
+
+  /** Answers an error; a server-side one goes to the log in full, to the client as its code only. */
+  private fail(req: IncomingMessage, res: ServerResponse, error: BootstreamError, head = false): Reply {
+    if (error.httpStatus >= 500) this.logFailure(req, error);
+    return sendError(res, error, head, {}, this.hide);
+  }
+
+  private logFailure(req: IncomingMessage, error: BootstreamError): void {
+    this.options.logger.log("error", "request failed", {
+      url: (req.url ?? "").slice(0, 256),
+      code: error.code,
+      error: error.message,
+    });
   }
 
   private readonly routes = new Map<string, Route>();
@@ -125,12 +146,9 @@ export class StreamServer {
       route = r;
     }).then(finish, (error: unknown) => {
       const e = toBootstreamError(error);
-      this.options.logger.log("error", "request failed", {
-        url: (req.url ?? "").slice(0, 256),
-        error: e.message,
-      });
-      if (!res.headersSent) finish(sendError(res, e));
+      if (!res.headersSent) finish(this.fail(req, res, e));
       else {
+        this.logFailure(req, e);
         res.destroy();
         finish({ status: 500, bytes: 0 });
       }
@@ -142,8 +160,18 @@ export class StreamServer {
     res: ServerResponse,
     setRoute: (r: Route) => void,
   ): Promise<Reply> {
-    const url = req.url ?? "/";
+    let url = req.url ?? "/";
     if (url.length > MAX_URL_LENGTH) return this.tooLong(res);
+    if (!url.startsWith("/")) {
+      // Absolute form (RFC 9112 3.2.2, what a client talking to a proxy sends): serve the
+      // path it names; the host is not ours to act on. Anything else (`*`, garbage) is 400.
+      const path = absoluteFormPath(url);
+      if (path === undefined) {
+        res.setHeader("connection", "close");
+        return this.fail(req, res, new BootstreamError("USAGE", "the request target must be a path"));
+      }
+      url = path;
+    }
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
     const method = req.method ?? "GET";
@@ -151,18 +179,18 @@ export class StreamServer {
     if (method === "GET" || head) {
       const route = this.routeOf(path);
       if (route === undefined)
-        return sendError(res, new BootstreamError("NOT_FOUND", `nothing at ${path.slice(0, 200)}`), head);
+        return this.fail(req, res, new BootstreamError("NOT_FOUND", `nothing at ${path.slice(0, 200)}`), head);
       setRoute(route);
       return this.read(req, res, route, head);
     }
     const write = matchWrite(method, path);
     if (write !== undefined) {
       setRoute(write);
-      return handlePublish(req, res, write, this.publishApi(), new URL(url, "http://x").searchParams);
+      return handlePublish(req, res, write, this.publishApi(req), new URL(url, "http://x").searchParams);
     }
     const allowed = allowedMethods(path);
     if (allowed.length === 0)
-      return sendError(res, new BootstreamError("NOT_FOUND", `nothing at ${path.slice(0, 200)}`));
+      return this.fail(req, res, new BootstreamError("NOT_FOUND", `nothing at ${path.slice(0, 200)}`));
     return sendJson(
       res,
       405,
@@ -183,9 +211,11 @@ export class StreamServer {
     );
   }
 
-  private publishApi(): PublishApiOptions {
+  private publishApi(req: IncomingMessage): PublishApiOptions {
     return {
       store: this.options.store,
+      hide: this.hide,
+      logFailure: (error) => this.logFailure(req, error),
       tokens: this.options.tokens ?? [],
       publish: this.options.publish ?? {},
       maxBodyBytes: this.options.maxBodyBytes ?? 16 * 1024 * 1024,
@@ -208,7 +238,7 @@ export class StreamServer {
       case "file":
         return this.sendFile(req, res, route, head);
       case "health":
-        return this.health(res, head);
+        return this.health(req, res, head);
       case "metrics":
         return sendText(res, 200, "text/plain; version=0.0.4; charset=utf-8", this.metrics.render(), head);
       case "stream-list":
@@ -218,9 +248,9 @@ export class StreamServer {
       case "index-page":
         return sendText(res, 200, "text/html; charset=utf-8", renderIndexPage(await this.streams()), head);
       case "stream-page":
-        return this.streamPage(res, route.name, head);
+        return this.streamPage(req, res, route.name, head);
       default:
-        return sendError(res, new BootstreamError("NOT_FOUND", "no such route"), head);
+        return this.fail(req, res, new BootstreamError("NOT_FOUND", "no such route"), head);
     }
   }
 
@@ -307,7 +337,7 @@ export class StreamServer {
   ): Promise<Reply> {
     const object = await this.cache.get(route.key);
     if (object === undefined)
-      return sendError(res, new BootstreamError("NOT_FOUND", `no ${route.key}`), head);
+      return this.fail(req, res, new BootstreamError("NOT_FOUND", `no ${route.key}`), head);
     if (route.class === "pointer" && object.pinnedId === undefined) {
       const id = await this.pinnedIdOf(route.name, object);
       if (id !== undefined) object.pinnedId = id;
@@ -328,7 +358,9 @@ export class StreamServer {
     if (entries === undefined) {
       try {
         entries = parseHistory(object.body, historyKey(name)).entries;
-      } catch {
+      } catch (error) {
+        // The page and Content-Location go without history; the operator learns why.
+        this.options.logger.log("error", "unreadable history", { error: toBootstreamError(error).message });
         entries = [];
       }
       this.parsedHistory.set(object, entries);
@@ -351,11 +383,16 @@ export class StreamServer {
     return stream ?? undefined;
   }
 
-  private async streamPage(res: ServerResponse, name: string, head: boolean): Promise<Reply> {
+  private async streamPage(
+    req: IncomingMessage,
+    res: ServerResponse,
+    name: string,
+    head: boolean,
+  ): Promise<Reply> {
     const pointer = await this.cache.get(pointerKey(name));
     const stream = pointer ? this.streamOf(pointer) : undefined;
     if (pointer === undefined || stream === undefined)
-      return sendError(res, new BootstreamError("NOT_FOUND", `no stream ${name}`), head);
+      return this.fail(req, res, new BootstreamError("NOT_FOUND", `no stream ${name}`), head);
     const history = await this.historyEntries(name);
     const historyEtag = history.object?.etag ?? "";
     let page = this.pages.get(pointer);
@@ -375,7 +412,7 @@ export class StreamServer {
       const keys = await this.options.store.list("streams/");
       const names = keys
         .map((k) => /^streams\/([^/]+)\.json$/.exec(k)?.[1])
-        .filter((n): n is string => n !== undefined);
+        .filter((n): n is string => n !== undefined && isStreamName(n));
       const out: StreamSummary[] = [];
       for (const name of names) {
         const pointer = await this.cache.get(pointerKey(name));
@@ -396,13 +433,29 @@ export class StreamServer {
     return value;
   }
 
-  private async health(res: ServerResponse, head: boolean): Promise<Reply> {
+  /** Healthy only while the store itself answers (a vanished store is not an empty one). */
+  private async health(req: IncomingMessage, res: ServerResponse, head: boolean): Promise<Reply> {
     try {
+      await this.options.store.check();
       await this.streams();
-      return sendJson(res, 200, { status: "ok", store: this.options.store.location }, head);
+      return sendJson(res, 200, { status: "ok" }, head);
     } catch (error) {
-      return sendJson(res, 503, { status: "unavailable", error: toBootstreamError(error).message }, head);
+      const e = toBootstreamError(error);
+      this.logFailure(req, e);
+      const code = e.httpStatus >= 500 ? e.code : "IO";
+      return sendJson(res, 503, { status: "unavailable", error: { code, message: "the store is unavailable" } }, head);
     }
+  }
+}
+
+/** The path (and query) of an absolute-form request target, or undefined if it is none. */
+function absoluteFormPath(target: string): string | undefined {
+  if (!/^https?:\/\//i.test(target)) return undefined;
+  try {
+    const url = new URL(target);
+    return `${url.pathname}${url.search}`;
+  } catch {
+    return undefined;
   }
 }
 

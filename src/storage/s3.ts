@@ -6,6 +6,7 @@
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -13,7 +14,14 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { BootstreamError } from "../errors.ts";
-import { checkKey, contentTypeOf, type PutOptions, type Store, type StoredObject } from "./store.ts";
+import {
+  checkKey,
+  contentTypeOf,
+  type Leftover,
+  type PutOptions,
+  type Store,
+  type StoredObject,
+} from "./store.ts";
 
 export interface S3StoreOptions {
   /** Endpoint URL of an S3-compatible server; default from AWS_ENDPOINT_URL or AWS itself. */
@@ -31,6 +39,12 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } {
 /** ETags come quoted; Ceph compares If-Match literally against the unquoted value, AWS accepts both. */
 function unquote(etag: string | undefined): string {
   return (etag ?? "").replace(/^W\//, "").replace(/^"|"$/g, "");
+}
+
+/** errno-like reason of a failed connection (ECONNREFUSED), without the SDK's stack. */
+function networkReason(error: unknown): string {
+  const e = error as { code?: string; name?: string; message?: string; errors?: { code?: string }[] };
+  return e.code ?? e.errors?.[0]?.code ?? e.name ?? e.message ?? String(error);
 }
 
 function statusOf(error: unknown): number | undefined {
@@ -55,10 +69,41 @@ export class S3Store implements Store {
       requestChecksumCalculation: "WHEN_REQUIRED" as const,
       responseChecksumValidation: "WHEN_REQUIRED" as const,
       region: options.region ?? "us-east-1",
+      // A stalled endpoint must fail, not hang a publish or a request to serve forever.
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     };
     this.client = new S3Client(config);
     this.conditionalClient = new S3Client({ ...config, maxAttempts: 1 });
+  }
+
+  async check(): Promise<void> {
+    try {
+      await this.conditionalClient.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404)
+        throw new BootstreamError("IO", `store ${this.location}: bucket ${this.bucket} does not exist`, {
+          cause: error,
+        });
+      if (status === 401 || status === 403)
+        throw new BootstreamError(
+          "UNAUTHORIZED",
+          `store ${this.location}: access to bucket ${this.bucket} denied (HTTP ${status})`,
+          { cause: error },
+        );
+      const reason = status ? `HTTP ${status}` : networkReason(error);
+      throw new BootstreamError("IO", `store ${this.location} cannot be reached: ${reason}`, { cause: error });
+    }
+  }
+
+  /** Object storage writes whole objects: nothing is ever left behind. */
+  async leftovers(): Promise<Leftover[]> {
+    return [];
+  }
+
+  async clearLeftovers(): Promise<Leftover[]> {
+    return [];
   }
 
   private key(key: string): string {

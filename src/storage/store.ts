@@ -6,6 +6,8 @@
  * - `putIfMatch` replaces only the version the caller read (compare-and-swap, CONFLICT otherwise).
  * The one contract test suite (test/store-contract.ts) runs unchanged against both.
  */
+import { BootstreamError } from "../errors.ts";
+import { isSafeFileName } from "../schema/names.ts";
 
 export interface StoredObject {
   body: Uint8Array;
@@ -18,9 +20,35 @@ export interface PutOptions {
   cacheControl?: string;
 }
 
+/**
+ * A file an interrupted writer of a directory store left behind: a lock (`<key>.lock`) or a
+ * temporary (`<key>.<pid>@<host>.<random>.tmp`). Object storage has none (a PUT is atomic).
+ */
+export interface Leftover {
+  /** Store-relative name, like a key: `streams/stable.json.lock`. */
+  key: string;
+  kind: "lock" | "temporary";
+  /** Where it is on this machine, for the operator who may remove it by hand. */
+  path: string;
+  ageMs: number;
+  /** The writer that made it, when recorded (locks and temporaries record pid and host). */
+  owner?: { pid: number; host: string };
+  /** True when no live writer can own it (its process is gone, or it is older than STALE_AFTER_MS). */
+  stale: boolean;
+}
+
+/** A lock or temporary older than this belongs to no live writer (writes take milliseconds). */
+export const STALE_AFTER_MS = 30_000;
+
 export interface Store {
   /** Human-readable location, e.g. "/srv/streams" or "s3://bucket/prefix". */
   readonly location: string;
+  /**
+   * Fails (IO, or UNAUTHORIZED) unless the store exists and can be read: a directory that is
+   * there, or a bucket that answers. Commands that only read (serve, fsck) call it first, so a
+   * typo in --store is an error, not an empty store.
+   */
+  check(): Promise<void>;
   get(key: string): Promise<StoredObject | undefined>;
   /** The current version tag, or undefined when the key does not exist. */
   head(key: string): Promise<string | undefined>;
@@ -34,18 +62,26 @@ export interface Store {
   /** Keys under a prefix, sorted. */
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
+  /** Locks and temporaries under a prefix (none on object storage). */
+  leftovers(prefix: string): Promise<Leftover[]>;
+  /** Removes the stale leftovers under a prefix (never a live writer's); returns them. */
+  clearLeftovers(prefix: string): Promise<Leftover[]>;
 }
 
-/** Keys are relative, "/"-separated, without "." or ".." segments. */
+/** Suffixes of the directory store's own files; no key may end with them. */
+export const LEFTOVER_SUFFIX = /\.(lock|tmp)$/;
+
+/**
+ * Keys are relative, "/"-separated, each segment a plain file name (no "." or "..", no
+ * separator or control character, at most 255 bytes), and never end in `.lock` or `.tmp`,
+ * which the directory store keeps for its own files.
+ */
 export function checkKey(key: string): void {
-  if (
+  const bad =
     key === "" ||
-    key.startsWith("/") ||
-    key.split("/").some((s) => s === "" || s === "." || s === "..") ||
-    key.includes("\\")
-  ) {
-    throw new Error(`invalid store key ${JSON.stringify(key)}`);
-  }
+    key.split("/").some((s) => !isSafeFileName(s)) ||
+    LEFTOVER_SUFFIX.test(key);
+  if (bad) throw new BootstreamError("USAGE", `invalid store key ${JSON.stringify(key.slice(0, 300))}`);
 }
 
 export function contentTypeOf(key: string): string {

@@ -96,6 +96,26 @@ export function storeContract(label: string, open: () => Promise<Store>): void {
       assert.equal(await store.get(`${key}/gone.json`), undefined);
     });
 
+    it("checks that it exists and can be read", async () => {
+      const { store } = await fresh();
+      await store.check();
+    });
+
+    it("has no leftovers after successful writes", async () => {
+      const { store, key } = await fresh();
+      await store.putNew(`${key}/a.json`, text("a"));
+      await store.putIfMatch(`${key}/a.json`, text("b"), (await store.head(`${key}/a.json`)) as string);
+      assert.deepEqual(await store.leftovers(`${key}/`), []);
+      assert.deepEqual(await store.clearLeftovers(`${key}/`), []);
+    });
+
+    it("refuses keys ending in .lock or .tmp (the directory store's own files) or holding control characters", async () => {
+      const { store, key } = await fresh();
+      for (const bad of [`${key}/a.lock`, `${key}/a.json.tmp`, `${key}/a\nb.json`]) {
+        await assert.rejects(store.putNew(bad, text("x")), { code: "USAGE" });
+      }
+    });
+
     it("refuses keys that could escape the store", async () => {
       const { store } = await fresh();
       for (const bad of ["../etc/passwd", "/abs.json", "a/../../b", "a//b", ""]) {
