@@ -19,6 +19,14 @@ import { type PublishOptions, type PublishResult, publishStream } from "./publis
 
 const run = promisify(execFile);
 
+/**
+ * git talks to a server we do not control: a clone gets a deadline (git's own HTTP client
+ * waits forever on a silent server) and the `ext::` transport, which runs commands, is off.
+ */
+const DEFAULT_CLONE_TIMEOUT_MS = 10 * 60_000;
+const GIT_COMMAND_TIMEOUT_MS = 60_000;
+const SAFE_GIT = ["-c", "protocol.ext.allow=never"];
+
 const syncStateSchema = z.looseObject({
   published: z.record(
     z.string(),
@@ -38,6 +46,8 @@ export interface GitSyncOptions extends PublishOptions {
   repo: string;
   branches: readonly string[];
   path: string;
+  /** Deadline of cloning a remote repository (default 10 minutes). */
+  cloneTimeoutMs?: number;
 }
 
 export type GitSyncResult =
@@ -47,9 +57,11 @@ export type GitSyncResult =
 
 async function git(repo: string, args: string[]): Promise<string> {
   try {
-    const { stdout } = await run("git", ["-C", repo, ...args], {
+    const { stdout } = await run("git", [...SAFE_GIT, "-C", repo, ...args], {
       maxBuffer: 64 * 1024 * 1024,
       encoding: "utf8",
+      timeout: GIT_COMMAND_TIMEOUT_MS,
+      killSignal: "SIGKILL",
     });
     return stdout;
   } catch (cause) {
@@ -66,13 +78,27 @@ async function git(repo: string, args: string[]): Promise<string> {
 }
 
 /** A remote repository is mirrored into a temporary directory; a local one is read in place. */
-async function openRepo(repo: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+async function openRepo(
+  repo: string,
+  timeoutMs: number,
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   if (!/^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^:]+:/.test(repo)) return { dir: repo, cleanup: async () => {} };
   const dir = await mkdtemp(join(tmpdir(), "bootstream-git-"));
   try {
-    await run("git", ["clone", "--quiet", "--mirror", repo, dir], { maxBuffer: 16 * 1024 * 1024 });
+    // "--" so that a repository argument can never be read as an option of git clone.
+    await run("git", [...SAFE_GIT, "clone", "--quiet", "--mirror", "--", repo, dir], {
+      maxBuffer: 16 * 1024 * 1024,
+      timeout: timeoutMs,
+      killSignal: "SIGKILL",
+    });
   } catch (cause) {
     await rm(dir, { recursive: true, force: true });
+    if ((cause as { killed?: boolean }).killed)
+      throw new BootstreamError(
+        "TIMEOUT",
+        `cannot clone ${repo}: no complete answer within ${Math.round(timeoutMs / 1000)} s`,
+        { cause, path: repo },
+      );
     throw new BootstreamError("IO", `cannot clone ${repo}: ${(cause as Error).message.split("\n")[0]}`, {
       cause,
     });
@@ -125,7 +151,7 @@ async function recordPublished(
 }
 
 export async function publishFromGit(store: Store, options: GitSyncOptions): Promise<GitSyncResult[]> {
-  const { dir, cleanup } = await openRepo(options.repo);
+  const { dir, cleanup } = await openRepo(options.repo, options.cloneTimeoutMs ?? DEFAULT_CLONE_TIMEOUT_MS);
   const results: GitSyncResult[] = [];
   try {
     for (const branch of options.branches) {
