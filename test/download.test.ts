@@ -143,6 +143,8 @@ describe("bootstream download", () => {
       Buffer.concat([xz.subarray(0, -1), Buffer.from([xz.at(-1)! ^ 1])]),
     );
     await add("/builds/1.0/x86_64/image-badsig.x86_64.raw.xz", xz, {}, other.privateKey);
+    // The artifact is missing but its signature is there: a 404 of the artifact itself.
+    files.set("/builds/1.0/x86_64/image-missing.x86_64.raw.xz.sig", { body: await sign(xz, key.privateKey) });
     await add(
       "/builds/1.0/x86_64/image-corrupt.x86_64.raw.xz",
       Buffer.concat([xz.subarray(0, 100), randomBytes(1000)]),

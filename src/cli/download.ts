@@ -6,7 +6,7 @@ import { BootstreamError } from "../errors.ts";
 import { ARTIFACT_KINDS, type ArtifactKind } from "../query/index.ts";
 import { loadStream } from "../source/load.ts";
 import { writeLine } from "./context.ts";
-import { collectList, integerOption, keysFrom } from "./options.ts";
+import { collectList, deadlinesFrom, integerOption, keysFrom } from "./options.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
 import { progressReporter } from "./progress.ts";
 import { toJsonText } from "./render.ts";
@@ -70,8 +70,11 @@ export function registerDownload(kit: CommandKit): Command {
       `
 Writes NAME.part and renames it to NAME only after the sha256 and the signature verified;
 on a mismatch the partial file is removed. An interrupted download resumes from NAME.part.
-Prints the paths of the files written on stdout.
-Exit status: 0 ok, 1 not found, 2 usage or I/O error, 3 checksum mismatch, 4 bad signature.
+Prints the paths of the files written on stdout, and on stderr what was checked ("not
+verified: no digest" when neither the stream nor --sha256 gave one).
+A server that sends nothing for 30 s (BOOTSTREAM_TIMEOUT=SECONDS to change) is a timeout.
+Exit status: 0 ok, 1 not found or invalid stream, 2 usage, I/O error or timeout,
+3 checksum mismatch or corrupt compressed data, 4 bad or missing signature.
 
 Examples:
   bootstream download -s stable -a x86_64 -p metal -f iso --key fedora.asc
@@ -105,6 +108,7 @@ Examples:
             ...(flags.kind ? { kind: flags.kind } : {}),
           });
         }
+        const deadlines = deadlinesFrom(ctx.env);
         const progress = progressReporter(ctx);
         const results: DownloadResult[] = [];
         try {
@@ -116,6 +120,7 @@ Examples:
               insecure: flags.insecure === true,
               retries: flags.retries,
               backoffMs: flags.retryDelay,
+              deadlines,
               builtinDecompressors: ctx.env.BOOTSTREAM_BUILTIN_DECOMPRESSORS === "1",
               onProgress: (p) => progress.update(p),
               ...(ctx.shutdown ? { signal: ctx.shutdown } : {}),
@@ -124,12 +129,7 @@ Examples:
             results.push(result);
             if (!flags.json) {
               writeLine(ctx.stdout, result.path);
-              writeLine(
-                ctx.stderr,
-                result.skipped
-                  ? `${result.path}: already present and verified`
-                  : `${result.path}: sha256 ok${result.signatureKey ? `, signed by ${result.signatureKey}` : flags.insecure ? ", signature not checked (--insecure)" : ""}`,
-              );
+              writeLine(ctx.stderr, `${result.path}: ${checkedWords(result, flags.insecure === true)}`);
             }
           }
         } finally {
@@ -139,4 +139,17 @@ Examples:
         return 0;
       }),
     );
+}
+
+/** What was proven about a file, and only that: "sha256 ok" only when a digest was compared. */
+function checkedWords(result: DownloadResult, insecure: boolean): string {
+  if (result.skipped) return "already present and verified";
+  const words = result.verified.map(
+    (digest) => `${digest === "sha256" ? "sha256" : "uncompressed sha256"} ok`,
+  );
+  if (result.signatureKey) words.push(`signed by ${result.signatureKey}`);
+  if (result.verified.length === 0)
+    words.push(result.signatureKey ? "no digest given" : "not verified: no digest");
+  if (insecure) words.push("signature not checked (--insecure)");
+  return words.join(", ");
 }

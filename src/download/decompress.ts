@@ -5,10 +5,11 @@
  * with -T0), otherwise pure WASM/JS decoders; gzip uses node:zlib.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { Duplex, Transform } from "node:stream";
+import { Duplex } from "node:stream";
 import { TransformStream } from "node:stream/web";
 import { createGunzip } from "node:zlib";
 import { BootstreamError } from "../errors.ts";
+import { zstdDecoder } from "./zstd.ts";
 
 export type Compression = "xz" | "gzip" | "zstd";
 
@@ -38,26 +39,70 @@ export interface DecompressOptions {
   builtinOnly?: boolean;
 }
 
-/** A stream that runs a system decompressor; a failure of the tool fails the stream. */
+/**
+ * A stream that runs a system decompressor. Its output ends only once the tool has exited
+ * 0 having read all its input and said nothing on stderr; anything else (a truncated
+ * stream, corrupt data, trailing garbage) fails the stream, so a download never ends
+ * "successfully" with the part the tool wrote before it gave up.
+ */
 function toolStream(command: string, args: string[], what: string): Duplex {
   const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
+  let unread = false;
+  let waiting: (() => void) | undefined;
   child.stderr.on("data", (c: Buffer) => {
     if (stderr.length < 2000) stderr += c.toString();
   });
-  const duplex = Duplex.from({ writable: child.stdin, readable: child.stdout });
-  child.on("close", (code, signal) => {
-    if (code !== 0 && !duplex.destroyed) {
-      duplex.destroy(
-        new BootstreamError(
-          "CHECKSUM_MISMATCH",
-          `${what} data is corrupt (${command} exited ${code ?? signal}: ${stderr.trim().split("\n")[0] ?? ""})`,
-        ),
-      );
-    }
+  // EPIPE: the tool stopped reading (it failed, or ignores trailing data); judged at exit.
+  child.stdin.on("error", () => {
+    unread = true;
+    const w = waiting;
+    waiting = undefined;
+    w?.();
   });
-  duplex.on("close", () => {
-    if (child.exitCode === null) child.kill();
+  const duplex = new Duplex({
+    write(chunk: Buffer, _encoding, callback) {
+      if (unread || child.stdin.write(chunk)) {
+        callback();
+        return;
+      }
+      waiting = callback;
+      child.stdin.once("drain", () => {
+        const w = waiting;
+        waiting = undefined;
+        w?.();
+      });
+    },
+    final(callback) {
+      child.stdin.end();
+      callback();
+    },
+    read() {
+      child.stdout.resume();
+    },
+    destroy(error, callback) {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+      callback(error);
+    },
+  });
+  child.stdout.on("data", (c: Buffer) => {
+    if (!duplex.push(c)) child.stdout.pause();
+  });
+  child.on("error", (error) => duplex.destroy(error));
+  child.on("close", (code, signal) => {
+    if (duplex.destroyed) return;
+    const message = stderr.trim().split("\n")[0] ?? "";
+    if (code === 0 && !unread && message === "") {
+      duplex.push(null);
+      return;
+    }
+    const why =
+      code !== 0
+        ? `${command} exited ${code ?? signal}${message ? `: ${message}` : ""}`
+        : unread
+          ? `${command} stopped before the end of its input`
+          : `${command}: ${message}`;
+    duplex.destroy(new BootstreamError("CHECKSUM_MISMATCH", `${what} data is corrupt (${why})`));
   });
   return duplex;
 }
@@ -72,36 +117,6 @@ async function xzWasm(): Promise<Duplex> {
   return Duplex.fromWeb({ writable: pipe.writable, readable: new XzReadableStream(pipe.readable) });
 }
 
-async function zstdJs(): Promise<Transform> {
-  const { Decompress: ZstdDecompress } = await import("fzstd");
-  let push: ((chunk: Uint8Array) => void) | undefined;
-  const decoder = new ZstdDecompress((chunk) => push?.(chunk));
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      push = (c) => this.push(Buffer.from(c));
-      try {
-        decoder.push(chunk);
-        callback();
-      } catch (error) {
-        callback(
-          new BootstreamError("CHECKSUM_MISMATCH", `zstd data is corrupt: ${(error as Error).message}`),
-        );
-      }
-    },
-    flush(callback) {
-      push = (c) => this.push(Buffer.from(c));
-      try {
-        decoder.push(new Uint8Array(0), true);
-        callback();
-      } catch (error) {
-        callback(
-          new BootstreamError("CHECKSUM_MISMATCH", `zstd data is corrupt: ${(error as Error).message}`),
-        );
-      }
-    },
-  });
-}
-
 /** The decoders are loaded only when used (the WASM one is sizeable). */
 export async function createDecompressor(
   compression: Compression,
@@ -113,6 +128,8 @@ export async function createDecompressor(
     case "xz":
       return !options.builtinOnly && hasTool("xz") ? toolStream("xz", ["-dc", "-T0", "-q"], "xz") : xzWasm();
     case "zstd":
-      return !options.builtinOnly && hasTool("zstd") ? toolStream("zstd", ["-dc", "-q"], "zstd") : zstdJs();
+      return !options.builtinOnly && hasTool("zstd")
+        ? toolStream("zstd", ["-dc", "-q"], "zstd")
+        : zstdDecoder();
   }
 }

@@ -2,6 +2,7 @@
 import { type ArtifactKind, findArtifacts } from "../query/index.ts";
 import type { Stream } from "../schema/stream.ts";
 import type { DownloadSource } from "./download.ts";
+import { fileNameOf } from "./url-path.ts";
 
 export interface ArtifactSelection {
   architecture: string;
@@ -16,6 +17,7 @@ export function sourcesFromStream(stream: Stream, selection: ArtifactSelection):
     url: ref.artifact.location,
     ...(ref.artifact.signature ? { signatureUrl: ref.artifact.signature } : {}),
     sha256: ref.artifact.sha256,
+    pointer: `${ref.pointer}/location`,
     ...(ref.artifact["uncompressed-sha256"]
       ? { uncompressedSha256: ref.artifact["uncompressed-sha256"] }
       : {}),
@@ -24,5 +26,6 @@ export function sourcesFromStream(stream: Stream, selection: ArtifactSelection):
 
 /** A bare URL: its signature is expected beside it as URL.sig, as on the FCOS builds site. */
 export function sourceFromUrl(url: string, sha256?: string): DownloadSource {
+  fileNameOf(url); // a usage error naming the value, before anything is fetched
   return { url, signatureUrl: `${url}.sig`, ...(sha256 ? { sha256 } : {}) };
 }
