@@ -164,7 +164,7 @@ const artifactArb = fc.record(
 const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 const streamArb = fc
   .record({
-    stream: fc.string({ minLength: 1 }),
+    stream: fc.stringMatching(/^[a-z0-9](?:[a-z0-9_-]{0,20}[a-z0-9])?$/),
     metadata: fc.record(
       { "last-modified": fc.constant("2024-05-31T14:21:46Z"), generator: fc.string() },
       { requiredKeys: ["last-modified"] },

@@ -100,7 +100,7 @@ describe("bootstream validate", () => {
     assert.equal(run.code, 1);
     assert.deepEqual(run.stdout.trimEnd().split("\n"), [
       `${file}: ${ISO}/location: expected a string, found nothing (the field is missing)`,
-      `${file}: /architectures/x86_64/artifacts/qemu/formats/qcow2.xz/disk/location: expected an absolute https:// or http:// URL, found "fedora-coreos-qemu.qcow2.xz"`,
+      `${file}: /architectures/x86_64/artifacts/qemu/formats/qcow2.xz/disk/location: expected an absolute https:// or http:// URL of letters, digits and . _ ~ : / % + @ = ? - only (no whitespace or shell metacharacters), found "fedora-coreos-qemu.qcow2.xz"`,
     ]);
   });
 
@@ -111,7 +111,7 @@ describe("bootstream validate", () => {
     const run = await runBootstream(["validate", file]);
     assert.equal(
       run.stdout,
-      `${file}: /metadata/last-modified: expected an RFC 3339 timestamp like 2024-05-31T14:21:46Z, found "2026-07-21 14:07:12"\n`,
+      `${file}: /metadata/last-modified: expected an RFC 3339 timestamp of a real instant like 2024-05-31T14:21:46Z (no leap second, no impossible date), found "2026-07-21 14:07:12"\n`,
     );
   });
 

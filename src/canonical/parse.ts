@@ -283,7 +283,7 @@ class Parser {
   private describeHere(): string {
     if (this.pos >= this.text.length) return "the end of the document (truncated?)";
     const ch = this.text.codePointAt(this.pos) ?? 0;
-    if (ch < 0x20 || ch === 0x7f) return `character U+${hex4(ch)}`;
+    if (ch < 0x20 || (ch >= 0x7f && ch <= 0x9f)) return `character U+${hex4(ch)}`;
     return JSON.stringify(String.fromCodePoint(ch));
   }
 

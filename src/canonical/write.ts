@@ -4,9 +4,9 @@
  * one final newline) applied to the document's own content, which is never changed:
  * nothing is added, nothing dropped, number text kept (see parse.ts).
  */
-import { BootstreamError } from "../errors.ts";
+import { BootstreamError, toPointer } from "../errors.ts";
 import { childLayout, type Layout, orderedKeys } from "./layout.ts";
-import { numberSourceText } from "./parse.ts";
+import { MAX_DEPTH, numberSourceText } from "./parse.ts";
 
 export interface WriteOptions {
   /** Spaces per level; 0 writes compact output like Go json.Marshal. Default 4. */
@@ -32,12 +32,17 @@ export function goQuote(s: string): string {
   return GO_ESCAPES.test(quoted) ? quoted.replace(GO_ESCAPES, (c) => GO_ESCAPE_TEXT[c] ?? c) : quoted;
 }
 
-function formatNumber(container: object, key: string | number, n: number): string {
+function formatNumber(container: object, key: string | number, n: number, path: () => string): string {
+  // A parsed number keeps its text, so `1e400` (Infinity to JavaScript) is written back as
+  // it was read: fmt never loses or invents a value. Validation refuses it (documents.ts).
+  const text = numberSourceText(container, key, n);
+  if (text !== undefined) return text;
   if (!Number.isFinite(n)) {
-    throw new BootstreamError("INVALID_DOCUMENT", `cannot write ${n} as JSON`, { path: String(key) });
+    const at = path();
+    throw new BootstreamError("INVALID_DOCUMENT", `${at}: cannot write ${n} as JSON`, { path: at });
   }
   // Go writes negative zero as -0; String(-0) would lose the sign.
-  return numberSourceText(container, key, n) ?? (Object.is(n, -0) ? "-0" : String(n));
+  return Object.is(n, -0) ? "-0" : String(n);
 }
 
 export function writeCanonical(value: unknown, layout: Layout, options: WriteOptions = {}): string {
@@ -50,13 +55,17 @@ export function writeCanonical(value: unknown, layout: Layout, options: WriteOpt
   }
   const unit = " ".repeat(indent);
   const colon = indent === 0 ? ":" : ": ";
+  // Where the writer is, for errors; also bounds recursion for values built in code (the
+  // parser already refuses deeper input), so a cycle or a deep value cannot overflow the stack.
+  const path: (string | number)[] = [];
+  const here = () => toPointer(path);
 
   function scalar(container: object, key: string | number, v: unknown): string | undefined {
     switch (typeof v) {
       case "string":
         return goQuote(v);
       case "number":
-        return formatNumber(container, key, v);
+        return formatNumber(container, key, v, here);
       case "boolean":
         return v ? "true" : "false";
       case "undefined":
@@ -76,9 +85,16 @@ export function writeCanonical(value: unknown, layout: Layout, options: WriteOpt
   ): string | undefined {
     if (typeof v !== "object" || v === null) {
       if (typeof v === "bigint" || typeof v === "function" || typeof v === "symbol") {
-        throw new BootstreamError("INVALID_DOCUMENT", `cannot write a ${typeof v} as JSON`);
+        throw new BootstreamError("INVALID_DOCUMENT", `${here()}: cannot write a ${typeof v} as JSON`);
       }
       return scalar(container, key, v);
+    }
+    if (path.length > MAX_DEPTH) {
+      throw new BootstreamError(
+        "INVALID_DOCUMENT",
+        `${here()}: cannot write more than ${MAX_DEPTH} levels of nesting (or a value that contains itself)`,
+        { path: here() },
+      );
     }
     const inner = indent === 0 ? "" : `${pad}${unit}`;
     const open = indent === 0 ? "" : `\n${inner}`;
@@ -89,14 +105,18 @@ export function writeCanonical(value: unknown, layout: Layout, options: WriteOpt
       const element = childLayout(lay, "");
       let out = "[";
       for (let i = 0; i < v.length; i++) {
+        path.push(i);
         out += (i === 0 ? open : sep) + (write(v[i], element, inner, v, i) ?? "null");
+        path.pop();
       }
       return `${out + close}]`;
     }
     let out = "{";
     let first = true;
     for (const k of orderedKeys(v, lay)) {
+      path.push(k);
       const text = write((v as Record<string, unknown>)[k], childLayout(lay, k), inner, v, k);
+      path.pop();
       if (text === undefined) continue; // undefined fields are absent, as in JSON.stringify
       out += (first ? open : sep) + goQuote(k) + colon + text;
       first = false;

@@ -4,12 +4,14 @@
  */
 import type { z } from "zod";
 import { type Layout, layoutOf, PRESERVE } from "../canonical/layout.ts";
+import { numberSourceText } from "../canonical/parse.ts";
 import { BootstreamError, type Issue, toPointer } from "../errors.ts";
 import { buildMetaSchema } from "./build-meta.ts";
 import { releaseConsistency, releaseIndexConsistency } from "./consistency.ts";
 import { type Release, releaseSchema } from "./release.ts";
 import { type ReleaseIndex, releaseIndexSchema } from "./release-index.ts";
 import { streamSchema } from "./stream.ts";
+import { quoted } from "./text.ts";
 import { updatesSchema } from "./updates.ts";
 
 export const DOCUMENT_KINDS = ["stream", "release", "release-index", "updates", "build-meta"] as const;
@@ -149,6 +151,8 @@ export function validateValue(value: unknown, kind: DocumentKind, options: Valid
   const issues = result.success
     ? consistencyIssues(value, kind)
     : result.error.issues.map((issue) => toIssue(issue, value));
+  const located = new Set(issues.map((i) => i.pointer));
+  for (const issue of nonFiniteNumbers(value)) if (!located.has(issue.pointer)) issues.push(issue);
   if (options.strict) issues.push(...unknownFields(value, spec.layout));
   return issues;
 }
@@ -173,7 +177,7 @@ function toIssue(issue: ZodIssue, root: unknown): Issue {
       const expectation = inner === undefined ? "a valid key" : expectationOf(inner);
       return {
         pointer,
-        message: `expected a key that is ${expectation}, found key ${JSON.stringify(path.at(-1))}`,
+        message: `expected a key that is ${expectation}, found key ${quoted(String(path.at(-1)))}`,
       };
     }
     case "invalid_value":
@@ -223,7 +227,7 @@ export function describeValue(value: unknown): string {
     case "string": {
       if (value === "") return 'an empty string ""';
       const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-      return JSON.stringify(shown);
+      return quoted(shown);
     }
     case "object":
       return "an object";
@@ -248,7 +252,7 @@ function unknownFields(value: unknown, layout: Layout): Issue[] {
         if (field === undefined) {
           out.push({
             pointer: toPointer([...path, k]),
-            message: `expected only known fields, found unknown field ${JSON.stringify(k)}`,
+            message: `expected only known fields, found unknown field ${quoted(k)}`,
           });
         } else {
           walk(item, field, [...path, k]);
@@ -258,4 +262,36 @@ function unknownFields(value: unknown, layout: Layout): Issue[] {
   };
   walk(value, layout, []);
   return out;
+}
+
+/**
+ * Numbers out of double range (`1e400`) anywhere, even in unknown fields: JavaScript reads
+ * them as Infinity, which no JSON writer can write back, and Go's decoder refuses them, so a
+ * document holding one would validate here and break every consumer. Walked without
+ * recursion, so a value handed in by a library caller cannot exhaust the stack either.
+ */
+function nonFiniteNumbers(root: unknown): Issue[] {
+  const out: Issue[] = [];
+  const stack: { value: unknown; path: (string | number)[] }[] = [{ value: root, path: [] }];
+  const seen = new Set<object>();
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const { value, path } = item;
+    if (typeof value !== "object" || value === null || seen.has(value)) continue;
+    seen.add(value);
+    const entries: [string | number, unknown][] = Array.isArray(value)
+      ? value.map((v, i) => [i, v])
+      : Object.entries(value);
+    for (const [key, child] of entries) {
+      if (typeof child === "number" && !Number.isFinite(child)) {
+        const text = numberSourceText(value, key, child) ?? String(child);
+        out.push({
+          pointer: toPointer([...path, key]),
+          message: `expected a number within double range (JSON readers in Go and JavaScript cannot hold it), found ${text}`,
+        });
+      } else if (typeof child === "object" && child !== null) {
+        stack.push({ value: child, path: [...path, key] });
+      }
+    }
+  }
+  return out.sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : 0));
 }

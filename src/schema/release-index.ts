@@ -3,7 +3,16 @@
  * written by `plume update-release-index`). Oldest release first, newest last.
  */
 import { z } from "zod";
-import { archName, digestRef, httpUrl, imageRef, nonEmpty, releaseVersion, rfc3339 } from "./common.ts";
+import {
+  archName,
+  digestRef,
+  httpUrl,
+  imageRef,
+  nonEmpty,
+  releaseVersion,
+  rfc3339,
+  streamName,
+} from "./common.ts";
 
 export const indexCommit = z.looseObject({ architecture: archName, checksum: nonEmpty });
 
@@ -25,7 +34,7 @@ export const releaseIndexSchema = z.looseObject({
   note: z.string().optional(),
   releases: z.array(indexRelease),
   metadata: z.looseObject({ "last-modified": rfc3339 }),
-  stream: nonEmpty,
+  stream: streamName,
 });
 
 export type ReleaseIndex = z.infer<typeof releaseIndexSchema>;

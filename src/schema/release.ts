@@ -14,11 +14,13 @@ import {
   imageFormatSchema,
   imageRef,
   nonEmpty,
+  plainText,
   platformName,
   regionName,
   releaseVersion,
   rfc3339,
   sha256,
+  streamName,
 } from "./common.ts";
 
 // Python writes None (null) when the build metadata lacks the uncompressed digest.
@@ -36,7 +38,7 @@ export const releaseRegionImage = z.looseObject({
 /** The single image of a platform: `{project, family?, name}` for gcp, `{image, digest-ref}` for kubevirt. */
 export const releaseSingleImage = z.looseObject({
   project: nonEmpty.optional(),
-  family: z.string().optional(),
+  family: plainText.optional(),
   name: nonEmpty.optional(),
   image: imageRef.optional(),
   "digest-ref": digestRef.optional(),
@@ -94,7 +96,7 @@ export const releaseExtensions = z.looseObject({
 });
 
 export const releaseArch = z.looseObject({
-  commit: z.string().optional(),
+  commit: plainText.optional(),
   "oci-image": z.looseObject({ image: imageRef, "digest-ref": digestRef }).optional(),
   media: releaseMediaMap,
   "rhel-coreos-extensions": releaseExtensions.optional(),
@@ -102,7 +104,7 @@ export const releaseArch = z.looseObject({
 
 export const releaseSchema = z.looseObject({
   release: releaseVersion,
-  stream: nonEmpty,
+  stream: streamName,
   metadata: z.looseObject({ "last-modified": rfc3339 }).optional(),
   architectures: z.record(archName, releaseArch),
 });

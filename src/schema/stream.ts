@@ -13,11 +13,13 @@ import {
   imageFormatSchema,
   imageRef,
   nonEmpty,
+  plainText,
   platformName,
   regionName,
   releaseVersion,
   rfc3339,
   sha256,
+  streamName,
 } from "./common.ts";
 
 export const streamArtifact = artifactSchema(sha256.optional());
@@ -44,8 +46,8 @@ export const gcpImage = z.looseObject({
   // Older writers (the RHCOS 4.8 prototype) left `release` out of the GCP image.
   release: releaseVersion.optional(),
   // Go writes "" when the release had no project (older RHCOS builds).
-  project: z.string(),
-  family: z.string().optional(),
+  project: plainText,
+  family: plainText.optional(),
   name: nonEmpty,
 });
 
@@ -102,11 +104,11 @@ export const streamArch = z.looseObject({
 
 export const streamMetadata = z.looseObject({
   "last-modified": rfc3339,
-  generator: z.string().optional(),
+  generator: plainText.optional(),
 });
 
 export const streamSchema = z.looseObject({
-  stream: nonEmpty,
+  stream: streamName,
   metadata: streamMetadata,
   architectures: z.record(archName, streamArch),
 });

@@ -3,9 +3,9 @@
  * as edited by `rollout.py` in coreos/fedora-coreos-streams. Key order follows that script.
  */
 import { z } from "zod";
-import { nonEmpty, releaseVersion, rfc3339 } from "./common.ts";
+import { freeText, releaseVersion, rfc3339, streamName } from "./common.ts";
 
-const reason = z.looseObject({ reason: nonEmpty });
+const reason = z.looseObject({ reason: freeText });
 
 export const rolloutSchema = z.looseObject({
   duration_minutes: z.number().int({ error: "a whole number of minutes" }).nonnegative().optional(),
@@ -26,7 +26,7 @@ export const updatesRelease = z.looseObject({
 });
 
 export const updatesSchema = z.looseObject({
-  stream: nonEmpty,
+  stream: streamName,
   metadata: z.looseObject({ "last-modified": rfc3339 }),
   releases: z.array(updatesRelease),
 });
