@@ -1,17 +1,18 @@
 /** `bootstream generate release|stream|index`: build metadata -> release -> stream, and the release index. */
-import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
 import { BootstreamError } from "../errors.ts";
-import { applyOverride, parseOverride } from "../generate/override.ts";
+import { applyOverride, MAX_OVERRIDE_BYTES, parseOverride } from "../generate/override.ts";
 import { FCOS_STREAM_BASE_URL, generateRelease } from "../generate/release.ts";
 import { addToIndex } from "../generate/release-index.ts";
 import { formatTimestamp, generateStream, type ReleaseInput } from "../generate/stream.ts";
 import type { BuildMeta } from "../schema/build-meta.ts";
-import { isRfc3339 } from "../schema/common.ts";
+import { HTTP_URL_EXPECTATION, isHttpUrl, isRfc3339 } from "../schema/common.ts";
+import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import { toCanonicalJSON } from "../schema/parse.ts";
 import type { Release } from "../schema/release.ts";
 import type { ReleaseIndex } from "../schema/release-index.ts";
 import { loadDocument, loadStream } from "../source/load.ts";
+import { readFileCapped } from "../source/read.ts";
 import type { CliContext } from "./context.ts";
 import { parseIndent } from "./fmt.ts";
 import { emitDocument } from "./output.ts";
@@ -19,7 +20,21 @@ import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.t
 
 function parseTimestamp(value: string): string {
   if (!isRfc3339(value))
-    throw new InvalidArgumentError("expected an RFC 3339 time like 2024-05-31T14:21:46Z");
+    throw new InvalidArgumentError(
+      "expected an RFC 3339 time of a real instant like 2024-05-31T14:21:46Z (no leap second, no impossible date)",
+    );
+  return value;
+}
+
+/** --stream: the name becomes part of URLs, file names and store keys. */
+function parseStreamName(value: string): string {
+  if (!isStreamName(value)) throw new InvalidArgumentError(`expected ${STREAM_NAME_EXPECTATION}`);
+  return value;
+}
+
+/** --base-url: it prefixes URLs that end up in documents, so it must pass their rule. */
+function parseBaseUrl(value: string): string {
+  if (!isHttpUrl(value)) throw new InvalidArgumentError(`expected ${HTTP_URL_EXPECTATION}`);
   return value;
 }
 
@@ -46,8 +61,12 @@ function releaseCommand(kit: CommandKit): Command {
   return new Command("release")
     .description("merge the meta.json of each architecture of one build into release.json")
     .requiredOption("--meta <file>", "build meta.json of one architecture (repeat for each)", collect)
-    .option("--stream <name>", "stream name (default: from the build's labels or config branch)")
-    .option("--base-url <url>", "prefix of artifact URLs", FCOS_STREAM_BASE_URL)
+    .option(
+      "--stream <name>",
+      "stream name (default: from the build's labels or config branch)",
+      parseStreamName,
+    )
+    .option("--base-url <url>", "prefix of artifact URLs", parseBaseUrl, FCOS_STREAM_BASE_URL)
     .option("--no-signatures", "write empty signature URLs")
     .option("--existing <file>", "extend this release.json of the same build")
     .option("--indent <n>", "spaces per level (0 for compact)", parseIndent, 2)
@@ -111,7 +130,7 @@ function streamCommand(kit: CommandKit): Command {
       "release.json (file or URL), or ARCH=SOURCE for one architecture (repeatable)",
       collect,
     )
-    .requiredOption("--stream <name>", "stream name")
+    .requiredOption("--stream <name>", "stream name", parseStreamName)
     .option(
       "--override <file>",
       "YAML or JSON file pinning or removing platforms, regions or images per architecture",
@@ -177,15 +196,9 @@ Examples:
             ...(base ? { base } : {}),
           });
           if (opts.override) {
-            let text: string;
-            try {
-              text = await readFile(opts.override, "utf8");
-            } catch (cause) {
-              throw new BootstreamError("IO", `cannot read ${opts.override}: ${(cause as Error).message}`, {
-                cause,
-                path: opts.override,
-              });
-            }
+            // Capped: an override is a few lines, and /dev/zero or a FIFO must not exhaust memory.
+            const bytes = await readFileCapped(opts.override, MAX_OVERRIDE_BYTES, "an override file");
+            const text = Buffer.from(bytes).toString("utf8");
             stream = applyOverride(stream, parseOverride(text, opts.override));
           }
           await emitDocument(
@@ -202,9 +215,13 @@ function indexCommand(kit: CommandKit): Command {
   return new Command("index")
     .description("add releases to a stream's release index (releases.json), newest last")
     .requiredOption("--release <source>", "release.json to add (repeatable, added in order)", collect)
-    .requiredOption("--stream <name>", "stream name")
+    .requiredOption("--stream <name>", "stream name", parseStreamName)
     .option("--existing <file>", "the current releases.json (created when the file does not exist)")
-    .option("--base-url <url>", "where release.json files live (default: from the artifact URLs)")
+    .option(
+      "--base-url <url>",
+      "where release.json files live (default: from the artifact URLs)",
+      parseBaseUrl,
+    )
     .option("--allow-older", "allow adding a version older than the newest entry")
     .option(
       "--last-modified <time>",

@@ -6,8 +6,11 @@
  */
 import { isDeepEqual } from "../canonical/equal.ts";
 import { BootstreamError, toPointer } from "../errors.ts";
+import { HTTP_URL_EXPECTATION, isHttpUrl } from "../schema/common.ts";
+import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import type { Release } from "../schema/release.ts";
 import type { IndexRelease, ReleaseIndex } from "../schema/release-index.ts";
+import { quoted } from "../schema/text.ts";
 import { compareVersions } from "./platforms.ts";
 
 /** The fixed sentence plume writes into every index. */
@@ -87,6 +90,18 @@ export function addToIndex(
   release: Release,
   options: AddToIndexOptions,
 ): ReleaseIndex {
+  if (!isStreamName(options.stream)) {
+    throw new BootstreamError(
+      "USAGE",
+      `stream name: expected ${STREAM_NAME_EXPECTATION}, found ${quoted(options.stream)}`,
+    );
+  }
+  if (options.baseUrl !== undefined && !isHttpUrl(options.baseUrl)) {
+    throw new BootstreamError(
+      "USAGE",
+      `base URL: expected ${HTTP_URL_EXPECTATION}, found ${quoted(options.baseUrl)}`,
+    );
+  }
   if (release.stream !== options.stream) {
     throw new BootstreamError(
       "USAGE",

@@ -8,7 +8,10 @@
 import { isDeepEqual } from "../canonical/equal.ts";
 import { BootstreamError, toPointer } from "../errors.ts";
 import type { BuildArtifact, BuildMeta } from "../schema/build-meta.ts";
+import { HTTP_URL_EXPECTATION, isHttpUrl } from "../schema/common.ts";
+import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import type { Release, ReleaseArch, ReleaseArtifact, ReleaseMedia } from "../schema/release.ts";
+import { quoted } from "../schema/text.ts";
 import { KNOWN_PLATFORMS } from "./platforms.ts";
 
 export const FCOS_STREAM_BASE_URL = "https://builds.coreos.fedoraproject.org/prod/streams";
@@ -31,10 +34,17 @@ function refuse(message: string, index: number, pointer: string): BootstreamErro
 }
 
 function streamNameOf(meta: BuildMeta): string | undefined {
-  return (
-    meta["coreos-assembler.oci-imported-labels"]?.["com.coreos.stream"] ??
-    meta["coreos-assembler.container-config-git"]?.branch
-  );
+  return streamSourceOf(meta)?.name;
+}
+
+/** The stream name a build carries and where: its `com.coreos.stream` label, else its config branch. */
+function streamSourceOf(meta: BuildMeta): { name: string; pointer: string } | undefined {
+  const label = meta["coreos-assembler.oci-imported-labels"]?.["com.coreos.stream"];
+  if (label !== undefined)
+    return { name: label, pointer: "/coreos-assembler.oci-imported-labels/com.coreos.stream" };
+  const branch = meta["coreos-assembler.container-config-git"]?.branch;
+  if (branch !== undefined) return { name: branch, pointer: "/coreos-assembler.container-config-git/branch" };
+  return undefined;
 }
 
 /** `<image>:<tag>` for the one tag that is not the build id (the floating tag), else the image. */
@@ -176,6 +186,27 @@ export function generateRelease(metas: readonly BuildMeta[], options: GenerateRe
     : { release: first.buildid, stream: options.stream ?? streamNameOf(first) ?? "", architectures: {} };
   if (release.stream === "") {
     throw new BootstreamError("USAGE", "cannot tell the stream name from the build; pass --stream");
+  }
+  if (!isHttpUrl(options.baseUrl)) {
+    throw new BootstreamError(
+      "USAGE",
+      `base URL: expected ${HTTP_URL_EXPECTATION}, found ${quoted(options.baseUrl)}`,
+    );
+  }
+  // The name becomes part of every artifact URL and, downstream, a file and object key.
+  if (!isStreamName(release.stream)) {
+    const source = options.stream === undefined && !options.existing ? streamSourceOf(first) : undefined;
+    if (source === undefined) {
+      throw new BootstreamError(
+        "USAGE",
+        `stream name: expected ${STREAM_NAME_EXPECTATION}, found ${quoted(release.stream)}`,
+      );
+    }
+    throw refuse(
+      `${source.pointer}: expected ${STREAM_NAME_EXPECTATION}, found ${quoted(source.name)}; pass --stream`,
+      0,
+      source.pointer,
+    );
   }
   if (options.stream !== undefined && release.stream !== options.stream) {
     throw new BootstreamError(

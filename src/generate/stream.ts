@@ -5,6 +5,8 @@
  * --target`, which replaces only the architectures it is given).
  */
 import { BootstreamError } from "../errors.ts";
+import { isRfc3339 } from "../schema/common.ts";
+import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import type { Release, ReleaseArch, ReleaseArtifact } from "../schema/release.ts";
 import type {
   ImageFormat,
@@ -14,6 +16,7 @@ import type {
   StreamExtensions,
   StreamImages,
 } from "../schema/stream.ts";
+import { quoted } from "../schema/text.ts";
 import { VERSION } from "../version.ts";
 import { isKnownPlatform } from "./platforms.ts";
 
@@ -125,6 +128,18 @@ export function formatTimestamp(date: Date): string {
 
 export function generateStream(inputs: readonly ReleaseInput[], options: GenerateStreamOptions): Stream {
   if (inputs.length === 0) throw new BootstreamError("USAGE", "generate stream needs at least one --release");
+  if (!isStreamName(options.stream)) {
+    throw new BootstreamError(
+      "USAGE",
+      `stream name: expected ${STREAM_NAME_EXPECTATION}, found ${quoted(options.stream)}`,
+    );
+  }
+  if (!isRfc3339(options.lastModified)) {
+    throw new BootstreamError(
+      "USAGE",
+      `last-modified: expected an RFC 3339 timestamp of a real instant, found ${quoted(options.lastModified)}`,
+    );
+  }
   const architectures: Stream["architectures"] = options.base ? { ...options.base.architectures } : {};
   const from = new Map<string, string>();
   for (const [i, input] of inputs.entries()) {
