@@ -3,6 +3,7 @@
  * readable on a phone. Everything comes from the query functions the CLI uses.
  */
 import { type ArtifactRef, listArtifacts, listImages } from "../query/index.ts";
+import { isHttpUrl } from "../schema/common.ts";
 import type { Stream } from "../schema/stream.ts";
 
 export interface PageHistoryEntry {
@@ -28,6 +29,36 @@ const ESCAPES: Record<string, string> = {
 
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+}
+
+/**
+ * One POSIX sh word for `value`: bare when it holds only characters no shell treats
+ * specially (the set Python's shlex.quote leaves alone), else single-quoted with `'`
+ * written as `'\''`. Commands on the page are copied into terminals, so every value from a
+ * document goes through this, even though validation already refuses metacharacters: the
+ * page must stay safe for a document that reached the store some other way.
+ */
+export function shellQuote(value: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  return `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+/** A command line of quoted words. */
+function shellCommand(...words: string[]): string {
+  return words.map(shellQuote).join(" ");
+}
+
+/**
+ * A link to a document URL, or the URL as plain text when it is not a strict http(s) URL:
+ * a `javascript:` or `data:` URL must never become an href, whatever the store holds.
+ */
+function urlLink(url: string, text: string): string {
+  return isHttpUrl(url) ? `<a href="${escapeHtml(url)}">${text}</a>` : text;
+}
+
+/** A same-server path with each segment percent-encoded (names come from the store). */
+function sitePath(...segments: string[]): string {
+  return `/${segments.map(encodeURIComponent).join("/")}`;
 }
 
 const CSS = `
@@ -98,15 +129,26 @@ function artifactRows(name: string, refs: readonly ArtifactRef[]): string {
   const withSize = refs.some((r) => sizeOf(r) !== "");
   const rows = refs.map((ref) => {
     const a = ref.artifact;
-    const kindFlag = ref.kind === "disk" ? "" : ` -k ${ref.kind}`;
-    const download = `bootstream download -s ${name} -a ${ref.architecture} -p ${ref.platform} -f ${ref.format}${kindFlag}`;
-    const curl = `curl -LO ${a.location}${a.signature ? ` -LO ${a.signature}` : ""}`;
+    const download = shellCommand(
+      "bootstream",
+      "download",
+      "-s",
+      name,
+      "-a",
+      ref.architecture,
+      "-p",
+      ref.platform,
+      "-f",
+      ref.format,
+      ...(ref.kind === "disk" ? [] : ["-k", ref.kind]),
+    );
+    const curl = shellCommand("curl", "-LO", a.location, ...(a.signature ? ["-LO", a.signature] : []));
     return `<tr>
 <td>${escapeHtml(ref.platform)}</td>
 <td>${escapeHtml(ref.format)}${ref.kind === "disk" ? "" : ` <small>${escapeHtml(ref.kind)}</small>`}</td>
-<td class="file"><a href="${escapeHtml(a.location)}">${escapeHtml(fileName(a.location))}</a><div class="digest" title="sha256">sha256 ${escapeHtml(a.sha256)}</div></td>
+<td class="file">${urlLink(a.location, escapeHtml(fileName(a.location)))}<div class="digest" title="sha256">sha256 ${escapeHtml(a.sha256)}</div></td>
 ${withSize ? `<td>${escapeHtml(sizeOf(ref))}</td>` : ""}
-<td>${a.signature ? `<a href="${escapeHtml(a.signature)}">sig</a>` : "—"}</td>
+<td>${a.signature ? urlLink(a.signature, "sig") : "—"}</td>
 <td><details><summary>commands</summary><pre>${escapeHtml(download)}</pre><pre>${escapeHtml(curl)}</pre></details></td>
 </tr>`;
   });
@@ -140,7 +182,7 @@ function imageSections(stream: Stream, architecture: string): string {
       : "<th>Region</th><th>Image</th><th>Release</th>";
     const rows = list.map((i) =>
       objectStore
-        ? `<tr><td>${escapeHtml(i.region ?? "")}</td><td><a href="${escapeHtml(i.url ?? "")}"><code>${escapeHtml(i.object ?? "")}</code></a></td><td><code>${escapeHtml(i.bucket ?? "")}</code></td><td>${escapeHtml(i.release ?? "")}</td></tr>`
+        ? `<tr><td>${escapeHtml(i.region ?? "")}</td><td>${urlLink(i.url ?? "", `<code>${escapeHtml(i.object ?? "")}</code>`)}</td><td><code>${escapeHtml(i.bucket ?? "")}</code></td><td>${escapeHtml(i.release ?? "")}</td></tr>`
         : `<tr><td>${escapeHtml(i.region ?? "")}</td><td><code>${escapeHtml(i.image ?? "")}</code></td><td>${escapeHtml(i.release ?? "")}</td></tr>`,
     );
     const label = platform === "aws" ? "AWS AMIs" : `${platform} images`;
@@ -171,7 +213,7 @@ ${imageSections(stream, arch)}
   });
   const versions = history.slice(0, 20).map(
     (e) =>
-      `<li><a href="/streams/${escapeHtml(name)}/${escapeHtml(e.id)}.json">${escapeHtml(e.id)}</a> — ${escapeHtml(e["last-modified"])} — ${escapeHtml(
+      `<li><a href="${escapeHtml(sitePath("streams", name, `${e.id}.json`))}">${escapeHtml(e.id)}</a> — ${escapeHtml(e["last-modified"])} — ${escapeHtml(
         Object.entries(e.releases)
           .map(([a, r]) => `${a} ${r}`)
           .join(", "),
@@ -182,8 +224,8 @@ ${imageSections(stream, arch)}
 <p class="meta">Stream <code>${escapeHtml(stream.stream)}</code>, last modified ${escapeHtml(stream.metadata["last-modified"])}${
     stream.metadata.generator ? `, generated by ${escapeHtml(stream.metadata.generator)}` : ""
   }.
-<a href="/streams/${escapeHtml(name)}.json">stream JSON</a>${signed ? ` (<a href="/streams/${escapeHtml(name)}.json.asc">signature</a>)` : ""} ·
-<a href="/streams/${escapeHtml(name)}/history.json">history</a> · <a href="/">all streams</a></p>
+<a href="${escapeHtml(sitePath("streams", `${name}.json`))}">stream JSON</a>${signed ? ` (<a href="${escapeHtml(sitePath("streams", `${name}.json.asc`))}">signature</a>)` : ""} ·
+<a href="${escapeHtml(sitePath("streams", name, "history.json"))}">history</a> · <a href="/">all streams</a></p>
 <nav class="arches">${arches.map((a) => `<a href="#${escapeHtml(a)}">${escapeHtml(a)}</a>`).join("")}</nav>
 </header>
 <main>
@@ -197,11 +239,11 @@ ${versions.length > 0 ? `<h2>Pinned versions</h2><ul class="plain">${versions.jo
 export function renderIndexPage(streams: readonly StreamSummary[]): string {
   const items = streams.map(
     (s) =>
-      `<tr><td><a href="/streams/${escapeHtml(s.name)}/">${escapeHtml(s.name)}</a></td><td>${escapeHtml(s.lastModified)}</td><td>${escapeHtml(
+      `<tr><td><a href="${escapeHtml(sitePath("streams", s.name, ""))}">${escapeHtml(s.name)}</a></td><td>${escapeHtml(s.lastModified)}</td><td>${escapeHtml(
         Object.entries(s.releases)
           .map(([a, r]) => `${a} ${r}`)
           .join(", "),
-      )}</td><td><a href="/streams/${escapeHtml(s.name)}.json">JSON</a></td></tr>`,
+      )}</td><td><a href="${escapeHtml(sitePath("streams", `${s.name}.json`))}">JSON</a></td></tr>`,
   );
   const body = `<header><h1>CoreOS boot images</h1><p class="meta">Streams published here. Pick one for its ISO, PXE, disk and cloud images.</p></header>
 <main>${
