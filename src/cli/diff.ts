@@ -4,10 +4,11 @@ import { diffJson } from "../diff/index.ts";
 import { renderDiffSummary, summarizeDiff } from "../diff/summary.ts";
 import { BootstreamError } from "../errors.ts";
 import { KINDS } from "../schema/documents.ts";
+import { printable } from "../schema/text.ts";
 import { loadDocument } from "../source/load.ts";
 import { writeLine } from "./context.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
-import { toJsonText } from "./render.ts";
+import { jsonText } from "./query.ts";
 
 export function registerDiff(kit: CommandKit): Command {
   const { ctx } = kit;
@@ -42,11 +43,12 @@ Examples:
           );
         }
         const ops = diffJson(before.data, after.data);
-        if (opts.json) ctx.stdout.write(toJsonText(ops));
+        if (opts.json) ctx.stdout.write(jsonText(ops));
         else if (ops.length > 0) {
-          if (before.kind === "stream" || before.kind === "release")
-            writeLine(ctx.stdout, renderDiffSummary(summarizeDiff(ops)));
-          else for (const op of ops) writeLine(ctx.stdout, `${op.op} ${op.path || "/"}`);
+          if (before.kind === "stream" || before.kind === "release") {
+            const lines = renderDiffSummary(summarizeDiff(ops)).split("\n");
+            writeLine(ctx.stdout, lines.map(printable).join("\n"));
+          } else for (const op of ops) writeLine(ctx.stdout, `${op.op} ${printable(op.path || "/")}`);
         }
         return ops.length === 0 ? 0 : 1;
       }),

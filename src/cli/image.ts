@@ -2,11 +2,12 @@
 import { Command } from "commander";
 import { BootstreamError } from "../errors.ts";
 import { type CloudImage, findImage, isRegionalPlatform, listImages } from "../query/index.ts";
+import { printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
 import { writeLine } from "./context.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
-import { archOption } from "./query.ts";
-import { renderTable, toJsonText } from "./render.ts";
+import { archOption, jsonText } from "./query.ts";
+import { renderTable } from "./render.ts";
 
 interface ImageOptions {
   arch: string;
@@ -82,7 +83,7 @@ Examples:
             : [findImage(stream, opts.region === undefined ? query : { ...query, region: opts.region })];
         if (opts.json) {
           const data = images.map(({ pointer: _pointer, ...rest }) => rest);
-          ctx.stdout.write(toJsonText(images.length === 1 && opts.region !== undefined ? data[0] : data));
+          ctx.stdout.write(jsonText(images.length === 1 && opts.region !== undefined ? data[0] : data));
           return 0;
         }
         if (opts.field !== undefined) {
@@ -99,19 +100,25 @@ Examples:
                 },
               );
             }
-            writeLine(ctx.stdout, images.length > 1 ? `${image.region ?? ""}\t${value}` : value);
+            writeLine(
+              ctx.stdout,
+              images.length > 1 ? `${printable(image.region ?? "")}\t${printable(value)}` : printable(value),
+            );
           }
           return 0;
         }
         if (images.length > 1 || (isRegionalPlatform(opts.platform) && opts.region === undefined)) {
-          const rows = images.map((i) => [i.region ?? "", primaryValue(i) ?? "", i.release ?? ""]);
+          const rows = images.map((i) =>
+            [i.region ?? "", primaryValue(i) ?? "", i.release ?? ""].map(printable),
+          );
           writeLine(ctx.stdout, renderTable(["REGION", "IMAGE", "RELEASE"], rows));
           return 0;
         }
         const image = images[0] as CloudImage;
         const primary = primaryValue(image);
-        if (primary !== undefined && image.platform !== "kubevirt") writeLine(ctx.stdout, primary);
-        else for (const [k, v] of imageFields(image)) writeLine(ctx.stdout, `${k}: ${v}`);
+        if (primary !== undefined && image.platform !== "kubevirt") writeLine(ctx.stdout, printable(primary));
+        else
+          for (const [k, v] of imageFields(image)) writeLine(ctx.stdout, `${printable(k)}: ${printable(v)}`);
         return 0;
       }),
     );

@@ -4,11 +4,12 @@ import { Command } from "commander";
 import { BootstreamError } from "../errors.ts";
 import { lintContent } from "../lint/index.ts";
 import { DEFAULT_POLICY, type Policy, parsePolicy } from "../lint/policy.ts";
+import { printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
 import { readSource } from "../source/read.ts";
 import { writeLine } from "./context.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
-import { toJsonText } from "./render.ts";
+import { jsonText } from "./query.ts";
 
 async function loadPolicy(path: string | undefined): Promise<Policy> {
   if (path === undefined) return DEFAULT_POLICY;
@@ -57,9 +58,10 @@ Examples:
           const previous = opts.previous ? (await loadStream(opts.previous, read)).stream : undefined;
           const { bytes } = await readSource(source, read);
           const violations = lintContent({ content: bytes, policy, ...(previous ? { previous } : {}) });
-          if (opts.json) ctx.stdout.write(toJsonText(violations));
+          if (opts.json) ctx.stdout.write(jsonText(violations));
           else
-            for (const v of violations) writeLine(ctx.stdout, `${v.pointer || "/"}: ${v.rule}: ${v.message}`);
+            for (const v of violations)
+              writeLine(ctx.stdout, `${printable(v.pointer || "/")}: ${v.rule}: ${printable(v.message)}`);
           if (!opts.json)
             writeLine(
               ctx.stderr,

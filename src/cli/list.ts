@@ -2,10 +2,12 @@
 import { Command } from "commander";
 import { listArtifacts, listImages } from "../query/index.ts";
 import type { Stream } from "../schema/stream.ts";
+import { printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
 import { writeLine } from "./context.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
-import { renderTable, toJsonText } from "./render.ts";
+import { jsonText } from "./query.ts";
+import { renderTable } from "./render.ts";
 
 export interface StreamListing {
   stream: string;
@@ -76,22 +78,21 @@ Examples:
         const { stream } = await loadStream(source, sourceOptions(ctx, opts));
         const listing = summarizeStream(stream);
         if (opts.json) {
-          ctx.stdout.write(toJsonText(listing));
+          ctx.stdout.write(jsonText(listing));
           return 0;
         }
-        writeLine(ctx.stdout, `stream ${listing.stream}, last modified ${listing.lastModified}`);
+        writeLine(
+          ctx.stdout,
+          `stream ${printable(listing.stream)}, last modified ${printable(listing.lastModified)}`,
+        );
         writeLine(ctx.stdout);
         writeLine(
           ctx.stdout,
           renderTable(
             ["ARCH", "PLATFORM", "FORMAT", "FILES", "RELEASE"],
-            listing.artifacts.map((a) => [
-              a.architecture,
-              a.platform,
-              a.format,
-              a.files.join(","),
-              a.release,
-            ]),
+            listing.artifacts.map((a) =>
+              [a.architecture, a.platform, a.format, a.files.join(","), a.release].map(printable),
+            ),
           ),
         );
         if (listing.images.length > 0) {
@@ -100,13 +101,15 @@ Examples:
             ctx.stdout,
             renderTable(
               ["ARCH", "IMAGES", "REGIONS", "RELEASE", "IMAGE"],
-              listing.images.map((i) => [
-                i.architecture,
-                i.platform,
-                i.regions > 0 ? String(i.regions) : "-",
-                i.release,
-                i.image ?? "",
-              ]),
+              listing.images.map((i) =>
+                [
+                  i.architecture,
+                  i.platform,
+                  i.regions > 0 ? String(i.regions) : "-",
+                  i.release,
+                  i.image ?? "",
+                ].map(printable),
+              ),
             ),
           );
         }

@@ -3,10 +3,11 @@ import { Command, Option } from "commander";
 import { type BootstreamError, toBootstreamError } from "../errors.ts";
 import { DOCUMENT_KINDS, type DocumentKind } from "../schema/documents.ts";
 import { checkDocument } from "../schema/parse.ts";
+import { printable } from "../schema/text.ts";
 import { readSources } from "../source/many.ts";
 import { writeLine } from "./context.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
-import { toJsonText } from "./render.ts";
+import { jsonText } from "./query.ts";
 
 interface ValidateResult {
   source: string;
@@ -47,7 +48,7 @@ Examples:
             if ("error" in item) {
               const error = toBootstreamError(item.error);
               results.push({ source: item.source, valid: false, issues: [], error: error.toJSON() });
-              if (!opts.json) writeLine(ctx.stderr, `bootstream: ${error.message}`);
+              if (!opts.json) writeLine(ctx.stderr, `bootstream: ${printable(error.message)}`);
               continue;
             }
             try {
@@ -63,17 +64,21 @@ Examples:
               });
               if (!opts.json) {
                 for (const issue of check.issues)
-                  writeLine(ctx.stdout, `${item.name}: ${issue.pointer || "/"}: ${issue.message}`);
+                  writeLine(
+                    ctx.stdout,
+                    `${printable(item.name)}: ${printable(issue.pointer || "/")}: ${printable(issue.message)}`,
+                  );
               }
             } catch (thrown) {
               const error = toBootstreamError(thrown);
               results.push({ source: item.name, valid: false, issues: [], error: error.toJSON() });
-              if (!opts.json) writeLine(ctx.stderr, `bootstream: ${item.name}: ${error.message}`);
+              if (!opts.json)
+                writeLine(ctx.stderr, `bootstream: ${printable(item.name)}: ${printable(error.message)}`);
             }
           }
           const unreadable = results.filter((r) => r.error !== undefined).length;
           const invalid = results.filter((r) => !r.valid && r.error === undefined).length;
-          if (opts.json) ctx.stdout.write(toJsonText(results));
+          if (opts.json) ctx.stdout.write(jsonText(results));
           else {
             const valid = results.length - invalid - unreadable;
             writeLine(
