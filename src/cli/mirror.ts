@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { mirrorStream } from "../mirror/mirror.ts";
 import { loadStream } from "../source/load.ts";
 import { writeLine } from "./context.ts";
-import { collectList, integerOption } from "./options.ts";
+import { collectList, deadlinesFrom, integerOption } from "./options.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
 import { aggregateProgress, progressReporter } from "./progress.ts";
 import { toJsonText } from "./render.ts";
@@ -49,7 +49,10 @@ Files go under DIR by their URL path (as on the origin) with their signatures; t
 written to DIR/streams/<stream>.json with every selected artifact's location and signature
 rewritten to --base-url, and the artifacts not selected left out. Every artifact's sha256 is
 verified; a rerun resumes partial files and skips verified ones. Any static server (or
-bootstream serve for the stream) can serve DIR.
+bootstream serve for the stream) can serve DIR. Paths come from the stream and stay inside
+DIR: two selected artifacts that would share a file, or take one of the mirror's own
+(streams/, .bootstream-mirror.json, a .part), are refused before anything is fetched.
+A server that sends nothing for 30 s (BOOTSTREAM_TIMEOUT=SECONDS to change) is a timeout.
 
 Examples:
   bootstream mirror stable --to /srv/mirror --base-url https://mirror.internal/coreos/ -a x86_64 -p metal -f iso,pxe
@@ -65,6 +68,7 @@ Examples:
           baseUrl: flags.baseUrl,
           jobs: flags.jobs,
           retries: flags.retries,
+          deadlines: deadlinesFrom(ctx.env),
           ...(flags.architecture ? { architectures: flags.architecture } : {}),
           ...(flags.platform ? { platforms: flags.platform } : {}),
           ...(flags.format ? { formats: flags.format } : {}),
@@ -75,6 +79,7 @@ Examples:
             if (!flags.json && !ctx.stderrIsTTY) writeLine(ctx.stderr, `${f.status}: ${f.path}`);
           },
           onProgress: progress,
+          onWarning: (message) => writeLine(ctx.stderr, `bootstream: warning: ${message}`),
         }).finally(() => reporter.stop());
         if (flags.json) ctx.stdout.write(toJsonText(result));
         else writeLine(ctx.stdout, result.streamPath);

@@ -3,16 +3,26 @@
  * by their origin URL path, the stream rewritten so every artifact location and signature
  * points at --base-url, each artifact's sha256 verified, N transfers in parallel. A rerun
  * resumes partial files and skips complete ones it already verified.
+ *
+ * Every path comes from the stream, which may be hostile: URL path segments and the stream
+ * name are confined to DIR, and the whole layout is checked before anything is fetched, so
+ * two artifacts can never share a file (or a file and a directory), nor take one of the
+ * mirror's own files (streams/, the state file, a .part).
  */
-import { mkdir, readFile, stat } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
+import { lstat, mkdir, realpath } from "node:fs/promises";
+import { basename, dirname, relative, sep } from "node:path";
 import { type DownloadProgress, downloadArtifact } from "../download/download.ts";
+import { prepareDirectory, readOwnFile } from "../download/files.ts";
+import { fetchSignature } from "../download/signature.ts";
+import { urlPathSegments } from "../download/url-path.ts";
 import { BootstreamError } from "../errors.ts";
 import { writeFileAtomic } from "../files/atomic.ts";
+import { resolveInside } from "../files/confine.ts";
+import type { Deadlines } from "../net/http.ts";
 import { type ArtifactRef, listArtifacts } from "../query/index.ts";
+import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import { toCanonicalJSON } from "../schema/parse.ts";
 import type { Stream, StreamArtifact } from "../schema/stream.ts";
-import { fetchCapped } from "../source/read.ts";
 
 export interface MirrorSelection {
   architectures?: readonly string[];
@@ -29,11 +39,15 @@ export interface MirrorOptions extends MirrorSelection {
   jobs?: number;
   retries?: number;
   backoffMs?: number;
+  /** Connect and idle deadlines of every request. */
+  deadlines?: Deadlines;
   /** Indent of the written stream; default the stream's usual 4. */
   indent?: number;
   onFile?: (event: { path: string; status: "downloaded" | "verified" | "skipped"; bytes: number }) => void;
   /** Bytes received per file (keyed by its path under DIR), for a progress display. */
   onProgress?: (progress: DownloadProgress) => void;
+  /** Something was ignored on the way (a corrupt state file). */
+  onWarning?: (message: string) => void;
   signal?: AbortSignal;
 }
 
@@ -44,24 +58,171 @@ export interface MirrorResult {
 
 /** Remembers which files were verified, so reruns skip them without hashing gigabytes. */
 const STATE_FILE = ".bootstream-mirror.json";
-type MirrorState = Record<string, { sha256: string; size: number; mtimeMs: number }>;
+const STATE_MAX_BYTES = 16 * 1024 * 1024;
+/** The mirror's own top-level directory for streams. */
+const STREAMS_DIR = "streams";
 
-/** The path under DIR for a URL: its path, with no way out of DIR. */
-export function localPathFor(directory: string, url: string): string {
-  const { pathname } = new URL(url);
-  const segments = pathname
-    .split("/")
-    .filter((s) => s !== "")
-    .map((s) => decodeURIComponent(s));
-  if (segments.length === 0 || segments.some((s) => s === "." || s === ".." || /[/\\\0]/.test(s))) {
-    throw new BootstreamError("USAGE", `cannot mirror ${url}: unusable path`);
-  }
-  return join(directory, ...segments);
+interface Known {
+  sha256: string;
+  size: number;
+  mtimeMs: number;
 }
 
-function rewriteUrl(directory: string, baseUrl: string, url: string): string {
-  const rel = relative(directory, localPathFor(directory, url)).split(sep).map(encodeURIComponent).join("/");
+/** The URL's path segments under DIR, with no way out of DIR. */
+function segmentsOf(directory: string, url: string, pointer: string): { segments: string[]; path: string } {
+  const segments = urlPathSegments(url, { pointer });
+  return { segments, path: resolveInside(directory, segments, { what: url, pointer }) };
+}
+
+/** The path under DIR for a URL: its path, with no way out of DIR. */
+export function localPathFor(directory: string, url: string, pointer = ""): string {
+  return segmentsOf(directory, url, pointer).path;
+}
+
+function rewriteUrl(baseUrl: string, url: string, pointer: string): string {
+  const rel = urlPathSegments(url, { pointer }).map(encodeURIComponent).join("/");
   return new URL(rel, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).href;
+}
+
+/** One selected artifact and where its files go. */
+interface Entry {
+  ref: ArtifactRef;
+  path: string;
+  key: string;
+  signature?: { url: string; path: string };
+}
+
+interface Claim {
+  pointer: string;
+  url: string;
+  /** What must be equal for two claims to be the same file. */
+  identity: string;
+}
+
+/** Case and Unicode form folded: two names one filesystem could take for the same file. */
+function fold(segments: readonly string[]): string {
+  return segments.join("/").normalize("NFC").toLowerCase();
+}
+
+function collision(a: Claim, b: Claim, key: string, how: string): BootstreamError {
+  return new BootstreamError(
+    "INVALID_DOCUMENT",
+    `${a.pointer} (${a.url}) and ${b.pointer} (${b.url}) ${how} ${key} in the mirror`,
+    { path: b.pointer },
+  );
+}
+
+/**
+ * Where every selected file goes, refusing any two that would share a path, a file that
+ * would be another's directory or .part, and the mirror's own files.
+ */
+function layout(directory: string, refs: readonly ArtifactRef[]): Entry[] {
+  const claims = new Map<string, Claim>();
+  const claim = (segments: string[], c: Claim) => {
+    const key = fold(segments);
+    if (segments[0]?.toLowerCase() === STREAMS_DIR || key === STATE_FILE)
+      throw new BootstreamError(
+        "INVALID_DOCUMENT",
+        `${c.pointer} (${c.url}) maps to ${segments.join("/")}, which the mirror keeps for its own files`,
+        { path: c.pointer },
+      );
+    const other = claims.get(key);
+    if (other !== undefined && other.identity !== c.identity)
+      throw collision(other, c, segments.join("/"), "both map to");
+    claims.set(key, c);
+  };
+  const entries: Entry[] = [];
+  for (const ref of refs) {
+    const pointer = `${ref.pointer}/location`;
+    const { segments, path } = segmentsOf(directory, ref.artifact.location, pointer);
+    claim(segments, {
+      pointer,
+      url: ref.artifact.location,
+      identity: `artifact ${ref.artifact.location} ${ref.artifact.sha256}`,
+    });
+    const entry: Entry = { ref, path, key: segments.join("/") };
+    if (ref.artifact.signature) {
+      const sigPointer = `${ref.pointer}/signature`;
+      const sig = segmentsOf(directory, ref.artifact.signature, sigPointer);
+      claim(sig.segments, {
+        pointer: sigPointer,
+        url: ref.artifact.signature,
+        identity: `signature ${ref.artifact.signature}`,
+      });
+      entry.signature = { url: ref.artifact.signature, path: sig.path };
+    }
+    entries.push(entry);
+  }
+  // A file may not be another's .part, nor stand where another needs a directory.
+  for (const [key, c] of claims) {
+    const part = claims.get(`${key}.part`);
+    if (part !== undefined)
+      throw collision(c, part, `${key}.part`, "collide: the second is the partial file of the first at");
+    const parts = key.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const parent = claims.get(parts.slice(0, i).join("/"));
+      if (parent !== undefined)
+        throw collision(
+          parent,
+          c,
+          parts.slice(0, i).join("/"),
+          "collide: the first is a file, the second needs a directory at",
+        );
+    }
+  }
+  return entries;
+}
+
+/** The verified-files state, or an empty one (with a warning) when it cannot be trusted. */
+async function readState(path: string, warn: (message: string) => void): Promise<Map<string, Known>> {
+  const state = new Map<string, Known>();
+  const entry = await lstat(path).catch(() => undefined);
+  if (entry === undefined) return state;
+  const ignore = (why: string) => {
+    warn(`ignoring ${path}: ${why}; every file is verified again`);
+    return state;
+  };
+  const bytes = await readOwnFile(path, STATE_MAX_BYTES);
+  if (bytes === undefined) return ignore("not a regular file of its own (a link?), or too large");
+  let data: unknown;
+  try {
+    data = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return ignore("not JSON");
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return ignore("not a JSON object");
+  for (const [key, value] of Object.entries(data)) {
+    const v = value as Partial<Known> | null;
+    if (
+      typeof v !== "object" ||
+      v === null ||
+      typeof v.sha256 !== "string" ||
+      !/^[0-9a-f]{64}$/.test(v.sha256) ||
+      !Number.isSafeInteger(v.size) ||
+      (v.size as number) < 0 ||
+      !Number.isFinite(v.mtimeMs)
+    ) {
+      state.clear();
+      return ignore(`its entry ${JSON.stringify(key)} is malformed`);
+    }
+    state.set(key, { sha256: v.sha256, size: v.size as number, mtimeMs: v.mtimeMs as number });
+  }
+  return state;
+}
+
+/** mkdir -p of `dir`, then proof that it is still under `root` (no planted directory symlink). */
+async function confinedDirectory(root: string, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const [realRoot, realDir] = await Promise.all([realpath(root), realpath(dir)]);
+  const rel = relative(realRoot, realDir);
+  if (rel.startsWith(`..${sep}`) || rel === ".." || rel.startsWith(sep))
+    throw new BootstreamError(
+      "IO",
+      `refusing to write into ${dir}: it leads out of ${root} (a symbolic link?)`,
+      {
+        path: dir,
+      },
+    );
 }
 
 function selected(ref: ArtifactRef, s: MirrorSelection): boolean {
@@ -96,26 +257,36 @@ async function inParallel<T>(
 
 export async function mirrorStream(stream: Stream, options: MirrorOptions): Promise<MirrorResult> {
   const directory = options.directory;
-  await mkdir(directory, { recursive: true });
+  // Everything that depends on the document is checked before anything is written.
+  if (!isStreamName(stream.stream))
+    throw new BootstreamError(
+      "INVALID_DOCUMENT",
+      `/stream: ${JSON.stringify(stream.stream)} cannot name the mirrored stream's file: expected ${STREAM_NAME_EXPECTATION}`,
+      { path: "/stream" },
+    );
+  const streamPath = resolveInside(directory, [STREAMS_DIR, `${stream.stream}.json`], {
+    what: "stream name",
+    pointer: "/stream",
+  });
   const refs = listArtifacts(stream).filter((ref) => selected(ref, options));
   if (refs.length === 0)
     throw new BootstreamError("NOT_FOUND", "no artifact of the stream matches the selection");
+  const entries = layout(directory, refs);
+  await prepareDirectory(directory);
 
-  const statePath = join(directory, STATE_FILE);
-  const state: MirrorState = await readFile(statePath, "utf8").then(
-    (t) => JSON.parse(t) as MirrorState,
-    () => ({}),
-  );
+  const statePath = resolveInside(directory, [STATE_FILE]);
   const files: MirrorResult["files"] = [];
 
   if (!options.metadataOnly) {
-    await inParallel(refs, options.jobs ?? 4, async (ref) => {
-      const path = localPathFor(directory, ref.artifact.location);
-      const key = relative(directory, path);
-      const info = await stat(path).catch(() => undefined);
-      const known = state[key];
+    const state = await readState(statePath, options.onWarning ?? (() => {}));
+    // One transfer per file, even when two selected artifacts are the same file.
+    const unique = [...new Map(entries.map((e) => [e.path, e])).values()];
+    await inParallel(unique, options.jobs ?? 4, async ({ ref, path, key, signature }) => {
+      const info = await lstat(path).catch(() => undefined);
+      const known = state.get(key);
       if (
-        info &&
+        info?.isFile() &&
+        info.nlink === 1 &&
         known &&
         known.sha256 === ref.artifact.sha256 &&
         known.size === info.size &&
@@ -124,37 +295,45 @@ export async function mirrorStream(stream: Stream, options: MirrorOptions): Prom
         files.push({ path, status: "skipped", bytes: 0 });
         options.onFile?.({ path, status: "skipped", bytes: 0 });
       } else {
-        await mkdir(dirname(path), { recursive: true });
+        await confinedDirectory(directory, dirname(path));
         const result = await downloadArtifact(
-          { url: ref.artifact.location, sha256: ref.artifact.sha256 },
+          { url: ref.artifact.location, sha256: ref.artifact.sha256, pointer: `${ref.pointer}/location` },
           {
             directory: dirname(path),
+            fileName: basename(path),
             insecure: true, // digests are checked here; signatures are copied for the site's own checks
             ...(options.retries !== undefined ? { retries: options.retries } : {}),
             ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
+            ...(options.deadlines ? { deadlines: options.deadlines } : {}),
             ...(options.signal ? { signal: options.signal } : {}),
             ...(options.onProgress
               ? { onProgress: (p: DownloadProgress) => options.onProgress?.({ ...p, file: key }) }
               : {}),
           },
         );
-        const after = await stat(path);
-        state[key] = { sha256: ref.artifact.sha256, size: after.size, mtimeMs: after.mtimeMs };
+        const after = await lstat(path);
+        state.set(key, { sha256: ref.artifact.sha256, size: after.size, mtimeMs: after.mtimeMs });
         const status = result.skipped ? "verified" : "downloaded";
         files.push({ path, status, bytes: result.bytes });
         options.onFile?.({ path, status, bytes: result.bytes });
       }
-      if (ref.artifact.signature) {
-        const sigPath = localPathFor(directory, ref.artifact.signature);
-        if (!(await stat(sigPath).catch(() => undefined))) {
-          await writeFileAtomic(
-            sigPath,
-            await fetchCapped(ref.artifact.signature, 1024 * 1024, options.signal),
-          );
+      if (signature) {
+        const existing = await lstat(signature.path).catch(() => undefined);
+        // Only our own regular file counts as there; a link is replaced, never followed.
+        if (!(existing?.isFile() && existing.nlink === 1 && existing.size > 0)) {
+          await confinedDirectory(directory, dirname(signature.path));
+          const body = await fetchSignature(signature.url, {
+            pointer: `${ref.pointer}/signature`,
+            ...(options.deadlines ? { deadlines: options.deadlines } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+          });
+          await writeFileAtomic(signature.path, body, { mode: 0o644 });
         }
       }
     });
-    await writeFileAtomic(statePath, `${JSON.stringify(state, null, 2)}\n`);
+    await writeFileAtomic(statePath, `${JSON.stringify(Object.fromEntries(state), null, 2)}\n`, {
+      mode: 0o644,
+    });
   }
 
   // The mirrored stream: the same document, every selected artifact pointing at the mirror.
@@ -163,8 +342,9 @@ export async function mirrorStream(stream: Stream, options: MirrorOptions): Prom
   for (const ref of listArtifacts(mirrored)) {
     if (!keep.has(ref.pointer)) continue;
     const artifact = ref.artifact as StreamArtifact;
-    artifact.location = rewriteUrl(directory, options.baseUrl, artifact.location);
-    if (artifact.signature) artifact.signature = rewriteUrl(directory, options.baseUrl, artifact.signature);
+    artifact.location = rewriteUrl(options.baseUrl, artifact.location, `${ref.pointer}/location`);
+    if (artifact.signature)
+      artifact.signature = rewriteUrl(options.baseUrl, artifact.signature, `${ref.pointer}/signature`);
   }
   // Artifacts not selected are dropped, so the mirror never points a client outside.
   for (const ref of listArtifacts(stream)) {
@@ -179,11 +359,11 @@ export async function mirrorStream(stream: Stream, options: MirrorOptions): Prom
   for (const [name, arch] of Object.entries(mirrored.architectures)) {
     if (Object.keys(arch.artifacts).length === 0) delete mirrored.architectures[name];
   }
-  const streamPath = join(directory, "streams", `${stream.stream}.json`);
-  await mkdir(dirname(streamPath), { recursive: true });
+  await confinedDirectory(directory, dirname(streamPath));
   await writeFileAtomic(
     streamPath,
     toCanonicalJSON(mirrored, { kind: "stream", indent: options.indent ?? 4 }),
+    { mode: 0o644 },
   );
   return { streamPath, files };
 }
