@@ -1,12 +1,14 @@
 /** `bootstream fmt`: rewrite documents in canonical form, or check that they are. */
+import type { Readable } from "node:stream";
 import { Command, Option } from "commander";
 import { describeDifference } from "../canonical/compare.ts";
 import { MAX_INDENT, writeCanonical } from "../canonical/write.ts";
 import { BootstreamError, ERROR_CODES, toBootstreamError } from "../errors.ts";
-import { writeFileAtomic } from "../files/atomic.ts";
+import { type RewriteTarget, rewriteTarget, writeFileAtomic } from "../files/atomic.ts";
 import { DOCUMENT_KINDS, type DocumentKind, KINDS, resolveKind } from "../schema/documents.ts";
 import { decodeDocument } from "../schema/parse.ts";
-import { readSources } from "../source/many.ts";
+import { readSources, type SourceItem } from "../source/many.ts";
+import { classifySource } from "../source/read.ts";
 import { writeLine } from "./context.ts";
 import { integerOption } from "./options.ts";
 import type { CommandKit } from "./program.ts";
@@ -56,7 +58,10 @@ export function registerFmt(kit: CommandKit): Command {
       `
 Canonical means upstream's order and layout with the file's own content: struct fields in Go
 declaration order, maps sorted, unknown fields kept (after the known ones), a final newline.
-Files are replaced atomically (temporary file + rename).
+Files are replaced atomically (temporary file + rename) and keep their owner, group and mode.
+A symlink is followed: the file it points to is rewritten and the link stays a link. A file
+with several hard links, a FIFO, a device or a directory is not rewritten in place (use -o).
+-o OUT replaces OUT: a symlink there is replaced by the new file, not written through.
 
 Examples:
   bootstream fmt stable.json
@@ -71,8 +76,10 @@ Examples:
         }
         const toStdout =
           opts.output === "-" || (files.length === 1 && files[0] === "-" && opts.output === undefined);
+        const inPlace = !opts.check && !toStdout && opts.output === undefined;
+        const targets = inPlace ? await rewriteTargets(files) : new Map<string, RewriteTarget | Error>();
         const results: FmtResult[] = [];
-        for await (const item of readSources(files, { stdin: ctx.stdin })) {
+        for await (const item of readInOrder(files, targets, { stdin: ctx.stdin })) {
           try {
             if ("error" in item) throw item.error;
             const { text, canonical } = canonicalize(item.bytes, {
@@ -90,9 +97,8 @@ Examples:
               await writeFileAtomic(opts.output, canonical);
               result.written = true;
             } else if (reason !== undefined) {
-              if (item.source === "-")
-                throw new BootstreamError("USAGE", "cannot rewrite standard input in place; use -o");
-              await writeFileAtomic(item.source, canonical);
+              const target = targets.get(item.source) as RewriteTarget;
+              await writeFileAtomic(target.path, canonical, { mode: target.mode, owner: target.owner });
               result.written = true;
               if (!opts.json) writeLine(ctx.stderr, `formatted ${item.name}`);
             }
@@ -120,4 +126,48 @@ Examples:
         return 0;
       }),
     );
+}
+
+/**
+ * Where each file of an in-place run is rewritten, or why it cannot be: checked before it is
+ * read, so a FIFO is refused instead of waiting for a writer, and a URL or stream name is never
+ * "rewritten" into a local file of that name.
+ */
+async function rewriteTargets(files: readonly string[]): Promise<Map<string, RewriteTarget | Error>> {
+  const targets = new Map<string, RewriteTarget | Error>();
+  for (const file of new Set(files)) {
+    const kind = classifySource(file);
+    if (kind === "stdin") {
+      targets.set(file, new BootstreamError("USAGE", "cannot rewrite standard input in place; use -o"));
+    } else if (kind === "url") {
+      targets.set(
+        file,
+        new BootstreamError("USAGE", `${file} is a URL: it cannot be rewritten in place; use -o`),
+      );
+    } else {
+      targets.set(file, await rewriteTarget(file).catch((error: Error) => error));
+    }
+  }
+  return targets;
+}
+
+/** The files read in argument order, those refused by `targets` as errors without being read. */
+async function* readInOrder(
+  files: readonly string[],
+  targets: ReadonlyMap<string, RewriteTarget | Error>,
+  options: { stdin: Readable },
+): AsyncGenerator<SourceItem> {
+  const refused = (file: string) => targets.get(file) instanceof Error;
+  const reads = readSources(
+    files.filter((f) => !refused(f)),
+    options,
+  );
+  for (const file of files) {
+    const target = targets.get(file);
+    if (target instanceof Error) yield { source: file, error: target };
+    else {
+      const next = await reads.next();
+      if (!next.done) yield next.value;
+    }
+  }
 }
