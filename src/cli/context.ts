@@ -13,7 +13,10 @@ export interface CliContext {
   stderrIsTTY: boolean;
   /** This machine's architecture as an RPM name (x86_64, aarch64, ...). */
   hostArch: string;
-  /** Aborted when the process is asked to stop (SIGTERM, SIGINT): long-running commands wind down. */
+  /**
+   * Aborted when the process is asked to stop (SIGTERM, SIGINT) and the command winds down on
+   * its own (serve: see `windsDownOnShutdown`); bin.ts ends every other command at once.
+   */
   shutdown?: AbortSignal;
 }
 

@@ -62,6 +62,23 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   configmap: async () => (await import("./configmap.ts")).registerConfigMap,
 };
 
+/**
+ * Commands that wind down on their own when `ctx.shutdown` aborts: serve stops accepting and
+ * finishes in-flight requests. bin.ts ends every other command at once on a signal.
+ */
+const WIND_DOWN_ON_SHUTDOWN = new Set(["serve"]);
+
+/** The command an argument list runs (the first word that is not an option). */
+function commandOf(argv: readonly string[]): string | undefined {
+  return argv.find((a) => !a.startsWith("-"));
+}
+
+/** Whether the command `argv` runs finishes its work when asked to stop, rather than being ended. */
+export function windsDownOnShutdown(argv: readonly string[]): boolean {
+  const command = commandOf(argv);
+  return command !== undefined && WIND_DOWN_ON_SHUTDOWN.has(command);
+}
+
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
   let exitCode = 0;
   const kit: CommandKit = {
@@ -109,7 +126,7 @@ Examples:
 
   // Only the command being run is loaded (heavy dependencies such as the AWS SDK or
   // openpgp.js stay out of `bootstream list`); help without a command loads them all.
-  const requested = argv.find((a) => !a.startsWith("-"));
+  const requested = commandOf(argv);
   const loaders =
     requested !== undefined && COMMANDS[requested]
       ? [COMMANDS[requested]]
