@@ -10,7 +10,7 @@ import type { Stream } from "../schema/stream.ts";
 import { loadDocument } from "../source/load.ts";
 import type { CliContext } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { integerOption } from "./options.ts";
+import { deadlinesFrom, integerOption } from "./options.ts";
 import { emitDocument } from "./output.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
 import { renderTable, toJsonText } from "./render.ts";
@@ -19,6 +19,7 @@ interface RegistryFlags {
   tlsVerify: boolean;
   creds?: string;
   chunkSize?: number;
+  timeout?: number;
 }
 
 function parseBool(value: string): boolean {
@@ -27,10 +28,23 @@ function parseBool(value: string): boolean {
   throw new InvalidArgumentError("expected true or false");
 }
 
+/** Seconds, as `--timeout` takes them: a positive number up to an hour. */
+function secondsOption(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600)
+    throw new InvalidArgumentError("expected a number of seconds from 0.001 to 3600");
+  return seconds;
+}
+
 function registryOptions(ctx: CliContext, flags: RegistryFlags): RegistryOptions {
   const creds = flags.creds ?? ctx.env.BOOTSTREAM_REGISTRY_CREDS;
   const colon = creds?.indexOf(":") ?? -1;
+  const ms = flags.timeout === undefined ? undefined : Math.max(1, Math.round(flags.timeout * 1000));
   return {
+    // --timeout wins over BOOTSTREAM_TIMEOUT; a whole blob gets a few idle periods, as documents do.
+    ...(ms === undefined
+      ? deadlinesFrom(ctx.env)
+      : { connectTimeoutMs: ms, idleTimeoutMs: ms, totalTimeoutMs: ms * 4 }),
     insecure: !flags.tlsVerify,
     ...(creds && colon > 0 ? { username: creds.slice(0, colon), password: creds.slice(colon + 1) } : {}),
     ...(flags.chunkSize ? { chunkSize: flags.chunkSize } : {}),
@@ -48,6 +62,11 @@ function withRegistryOptions(command: Command): Command {
     .option(
       "--creds <user:password>",
       "registry credentials (env BOOTSTREAM_REGISTRY_CREDS); basic or bearer-token auth",
+    )
+    .option(
+      "--timeout <seconds>",
+      "give up on a registry that does not answer, or goes silent, for this long (env BOOTSTREAM_TIMEOUT; default 30)",
+      secondsOption,
     );
 }
 

@@ -10,8 +10,10 @@
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { compareKeys } from "../canonical/layout.ts";
+import { BootstreamError } from "../errors.ts";
 import { streamConfigMap } from "../kube/configmap.ts";
 import { releasesOf } from "../publish/history.ts";
+import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import type { Stream } from "../schema/stream.ts";
 import { writeTar } from "./tar.ts";
 
@@ -21,7 +23,25 @@ export const MEDIA_TYPES = {
   config: "application/vnd.oci.image.config.v1+json",
   layer: "application/vnd.oci.image.layer.v1.tar+gzip",
   dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
+  dockerManifestList: "application/vnd.docker.distribution.manifest.list.v2+json",
+  dockerConfig: "application/vnd.docker.container.image.v1+json",
+  dockerLayer: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+  tarLayer: "application/vnd.oci.image.layer.v1.tar",
 } as const;
+
+/** What a stream image may be made of; anything else is refused rather than guessed at. */
+export const MANIFEST_TYPES: ReadonlySet<string> = new Set([
+  MEDIA_TYPES.manifest,
+  MEDIA_TYPES.dockerManifest,
+]);
+export const INDEX_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPES.index, MEDIA_TYPES.dockerManifestList]);
+export const CONFIG_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPES.config, MEDIA_TYPES.dockerConfig]);
+/** Layer media type -> whether it is gzip-compressed. */
+export const LAYER_TYPES: ReadonlyMap<string, boolean> = new Map([
+  [MEDIA_TYPES.layer, true],
+  [MEDIA_TYPES.dockerLayer, true],
+  [MEDIA_TYPES.tarLayer, false],
+]);
 
 export const ANNOTATIONS = {
   stream: "io.coreos.bootstream.stream",
@@ -79,6 +99,19 @@ export function buildStreamImage(
   streamJson: string,
   options: BuildImageOptions = {},
 ): StreamImage {
+  // The name becomes a layer entry (usr/share/bootstream/<name>.json): checked here too, not
+  // only by the schema, so no caller can put a `../` or odd entry into a layer.
+  if (options.name !== undefined && !isStreamName(options.name))
+    throw new BootstreamError(
+      "USAGE",
+      `${JSON.stringify(options.name)} is not a name for the stream file: expected ${STREAM_NAME_EXPECTATION}`,
+    );
+  if (!isStreamName(stream.stream))
+    throw new BootstreamError(
+      "INVALID_DOCUMENT",
+      `/stream: expected ${STREAM_NAME_EXPECTATION}, found ${JSON.stringify(stream.stream)}`,
+      { path: "/stream" },
+    );
   const name = options.name ?? stream.stream;
   const created = stream.metadata["last-modified"];
   const mtime = Math.floor(Date.parse(created) / 1000);
@@ -138,13 +171,6 @@ export function buildStreamImage(
     ),
   );
   return { manifest, config, layer, annotations };
-}
-
-export interface ManifestJson {
-  mediaType?: string;
-  config: { digest: string; size: number; mediaType: string };
-  layers: { digest: string; size: number; mediaType: string }[];
-  annotations?: Record<string, string>;
 }
 
 export { descriptor };
