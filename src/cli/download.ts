@@ -98,7 +98,13 @@ Examples:
         const keys = keyFiles.length > 0 ? await keysFrom(keyFiles) : [];
         let sources: DownloadSource[];
         if (flags.imageUrl) {
-          sources = [sourceFromUrl(flags.imageUrl, flags.sha256)];
+          // A digest that cannot match would only surface as a mismatch after the transfer.
+          if (flags.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(flags.sha256))
+            throw new BootstreamError(
+              "USAGE",
+              `--sha256 ${JSON.stringify(flags.sha256)}: expected 64 hexadecimal digits`,
+            );
+          sources = [sourceFromUrl(flags.imageUrl, flags.sha256?.toLowerCase())];
         } else {
           const { stream } = await loadStream(flags.stream, sourceOptions(ctx, flags));
           sources = sourcesFromStream(stream, {

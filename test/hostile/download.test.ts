@@ -445,6 +445,25 @@ for (const value of ["not a url", "ftp://127.0.0.1/image.iso", "file:///etc/pass
   });
 }
 
+test("attack: --sha256 that is not a digest -> USAGE naming it, nothing fetched", async () => {
+  const url = serve("image.iso", honest(body));
+  const run = await runHostile([
+    "download",
+    "-u",
+    url,
+    "--sha256",
+    "abc;rm",
+    "--insecure",
+    "-C",
+    tempDir(),
+    "--json",
+  ]);
+  assert.equal(run.code, 2, run.stderr);
+  assert.equal(jsonError(run).code, "USAGE");
+  assert.match(jsonError(run).message, /--sha256 "abc;rm"/);
+  assert.equal(server.requests.filter((r) => r.path === new URL(url).pathname).length, 0);
+});
+
 for (const badEscape of ["%E0%A4%A", "%zz"]) {
   test(`attack: -u URL with the malformed escape ${badEscape} -> one-line USAGE naming the URL`, async () => {
     const url = `${server.url}/x/image${badEscape}.iso`;
