@@ -8,7 +8,7 @@ import { printable } from "../schema/text.ts";
 import { loadDocument } from "../source/load.ts";
 import { writeLine } from "./context.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
-import { jsonText } from "./query.ts";
+import { toJsonText } from "./render.ts";
 
 export function registerDiff(kit: CommandKit): Command {
   const { ctx } = kit;
@@ -43,7 +43,7 @@ Examples:
           );
         }
         const ops = diffJson(before.data, after.data);
-        if (opts.json) ctx.stdout.write(jsonText(ops));
+        if (opts.json) ctx.stdout.write(toJsonText(ops));
         else if (ops.length > 0) {
           if (before.kind === "stream" || before.kind === "release") {
             const lines = renderDiffSummary(summarizeDiff(ops)).split("\n");

@@ -6,8 +6,8 @@ import { printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
 import { writeLine } from "./context.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
-import { archOption, jsonText } from "./query.ts";
-import { renderTable } from "./render.ts";
+import { archOption } from "./query.ts";
+import { renderTable, toJsonText } from "./render.ts";
 
 interface ImageOptions {
   arch: string;
@@ -83,7 +83,7 @@ Examples:
             : [findImage(stream, opts.region === undefined ? query : { ...query, region: opts.region })];
         if (opts.json) {
           const data = images.map(({ pointer: _pointer, ...rest }) => rest);
-          ctx.stdout.write(jsonText(images.length === 1 && opts.region !== undefined ? data[0] : data));
+          ctx.stdout.write(toJsonText(images.length === 1 && opts.region !== undefined ? data[0] : data));
           return 0;
         }
         if (opts.field !== undefined) {

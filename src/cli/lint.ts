@@ -9,7 +9,7 @@ import { loadStream } from "../source/load.ts";
 import { readSource } from "../source/read.ts";
 import { writeLine } from "./context.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
-import { jsonText } from "./query.ts";
+import { toJsonText } from "./render.ts";
 
 async function loadPolicy(path: string | undefined): Promise<Policy> {
   if (path === undefined) return DEFAULT_POLICY;
@@ -58,7 +58,7 @@ Examples:
           const previous = opts.previous ? (await loadStream(opts.previous, read)).stream : undefined;
           const { bytes } = await readSource(source, read);
           const violations = lintContent({ content: bytes, policy, ...(previous ? { previous } : {}) });
-          if (opts.json) ctx.stdout.write(jsonText(violations));
+          if (opts.json) ctx.stdout.write(toJsonText(violations));
           else
             for (const v of violations)
               writeLine(ctx.stdout, `${printable(v.pointer || "/")}: ${v.rule}: ${printable(v.message)}`);

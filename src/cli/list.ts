@@ -6,8 +6,7 @@ import { printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
 import { writeLine } from "./context.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
-import { jsonText } from "./query.ts";
-import { renderTable } from "./render.ts";
+import { renderTable, toJsonText } from "./render.ts";
 
 export interface StreamListing {
   stream: string;
@@ -78,7 +77,7 @@ Examples:
         const { stream } = await loadStream(source, sourceOptions(ctx, opts));
         const listing = summarizeStream(stream);
         if (opts.json) {
-          ctx.stdout.write(jsonText(listing));
+          ctx.stdout.write(toJsonText(listing));
           return 0;
         }
         writeLine(

@@ -2,16 +2,11 @@
 import { Command, Option } from "commander";
 import { BootstreamError } from "../errors.ts";
 import { ARTIFACT_KINDS, type ArtifactKind, type ArtifactRef, findArtifacts } from "../query/index.ts";
-import { escapeJsonText, printable } from "../schema/text.ts";
+import { printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
 import { writeLine } from "./context.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
 import { toJsonText } from "./render.ts";
-
-/** JSON for a terminal or a pipe: also escapes the C1 controls JSON.stringify leaves raw. */
-export function jsonText(value: unknown): string {
-  return escapeJsonText(toJsonText(value));
-}
 
 export const ARTIFACT_FIELDS = ["location", "signature", "sha256", "uncompressed-sha256", "release"] as const;
 type ArtifactField = (typeof ARTIFACT_FIELDS)[number];
@@ -83,7 +78,7 @@ Examples:
         });
         if (opts.json) {
           ctx.stdout.write(
-            jsonText(
+            toJsonText(
               refs.map((r) => ({
                 architecture: r.architecture,
                 platform: r.platform,

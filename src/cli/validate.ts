@@ -7,7 +7,7 @@ import { printable } from "../schema/text.ts";
 import { readSources } from "../source/many.ts";
 import { writeLine } from "./context.ts";
 import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
-import { jsonText } from "./query.ts";
+import { toJsonText } from "./render.ts";
 
 interface ValidateResult {
   source: string;
@@ -78,7 +78,7 @@ Examples:
           }
           const unreadable = results.filter((r) => r.error !== undefined).length;
           const invalid = results.filter((r) => !r.valid && r.error === undefined).length;
-          if (opts.json) ctx.stdout.write(jsonText(results));
+          if (opts.json) ctx.stdout.write(toJsonText(results));
           else {
             const valid = results.length - invalid - unreadable;
             writeLine(
