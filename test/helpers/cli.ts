@@ -1,5 +1,6 @@
 /** Runs the CLI in-process with captured stdio, as bin.ts would with a real process. */
 import { type ChildProcess, spawn } from "node:child_process";
+import { constants } from "node:os";
 import { PassThrough, Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { runCli } from "../../src/cli/program.ts";
@@ -91,7 +92,12 @@ export function startBootstream(args: string[], env: Record<string, string> = {}
   child.stderr?.on("data", onData("stderr"));
   const done = new Promise<CliRun>((resolve) => {
     child.on("close", (code, signal) =>
-      resolve({ code: code ?? (signal ? -1 : 0), stdout: text.stdout, stderr: text.stderr }),
+      // A process ended by a signal reports what a shell shows: 128 + the signal's number.
+      resolve({
+        code: code ?? (signal ? 128 + constants.signals[signal] : 0),
+        stdout: text.stdout,
+        stderr: text.stderr,
+      }),
     );
   });
   return {
