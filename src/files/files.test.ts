@@ -1,5 +1,6 @@
 /** Unit tests of the confinement and no-follow primitives every writer builds on. */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { link, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -114,4 +115,10 @@ test("openForReadNoFollow refuses a symlink and removeEntry removes the link, no
   await removeEntry(join(dir, "done.iso"));
   assert.equal(await readFile(target, "utf8"), "s");
   assert.equal(await openForReadNoFollow(join(dir, "done.iso")), undefined);
+});
+
+test("openForReadNoFollow refuses a FIFO without waiting for a writer", async () => {
+  const fifo = join(dir, "planted.fifo");
+  execFileSync("mkfifo", [fifo]);
+  await assert.rejects(openForReadNoFollow(fifo), { code: "IO" });
 });

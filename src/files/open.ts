@@ -9,7 +9,7 @@ import { constants } from "node:fs";
 import { type FileHandle, lstat, open, rm } from "node:fs/promises";
 import { BootstreamError } from "../errors.ts";
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_APPEND, O_RDONLY } = constants;
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_APPEND, O_RDONLY, O_NONBLOCK } = constants;
 
 function linkError(path: string, why: string, cause?: unknown): BootstreamError {
   return new BootstreamError("IO", `refusing to use ${path}: ${why}`, {
@@ -55,10 +55,14 @@ export async function openForAppend(path: string): Promise<FileHandle | undefine
   return handle;
 }
 
-/** Opens a regular file for reading without following a final symlink; undefined when absent. */
+/**
+ * Opens a regular file for reading without following a final symlink; undefined when absent.
+ * O_NONBLOCK: opening a FIFO planted at `path` must not wait for a writer (it is then refused
+ * as not a regular file); on regular files the flag changes nothing.
+ */
 export async function openForReadNoFollow(path: string): Promise<FileHandle | undefined> {
   try {
-    const handle = await open(path, O_RDONLY | O_NOFOLLOW);
+    const handle = await open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     const info = await handle.stat();
     if (!info.isFile()) {
       await handle.close();
