@@ -5,7 +5,6 @@ import { BootstreamError } from "../errors.ts";
 import { DEFAULT_POLICY, parsePolicy } from "../lint/policy.ts";
 import { fsckStore } from "../publish/fsck.ts";
 import { publishFromGit } from "../publish/git-sync.ts";
-import { publicKeysOfSigningKey } from "../publish/signing-keys.ts";
 import { checkStreamName, pointerKey } from "../publish/layout.ts";
 import {
   type PublishOptions,
@@ -15,6 +14,7 @@ import {
   readHistory,
   rollbackStream,
 } from "../publish/publish.ts";
+import { publicKeysOfSigningKey } from "../publish/signing-keys.ts";
 import { readSource } from "../source/read.ts";
 import { sha256Hex } from "../storage/fs.ts";
 import type { CliContext } from "./context.ts";
@@ -74,7 +74,12 @@ async function publishOptions(kit: CommandKit, flags: PublishFlags): Promise<Pub
     policy,
     ...(flags.name !== undefined ? { name: checkStreamName(flags.name) } : {}),
     ...(flags.force ? { force: true } : {}),
-    ...(signer && flags.signKey ? { signer, signerKeys: await publicKeysOfSigningKey(await readLocalFile(flags.signKey, "signing key")) } : {}),
+    ...(signer && flags.signKey
+      ? {
+          signer,
+          signerKeys: await publicKeysOfSigningKey(await readLocalFile(flags.signKey, "signing key")),
+        }
+      : {}),
     ...(flags.retry !== undefined ? { retries: flags.retry === true ? 3 : flags.retry } : {}),
     ...(afterStep ? { afterStep } : {}),
   };

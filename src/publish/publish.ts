@@ -86,7 +86,9 @@ function canonicalBytes(text: string | Uint8Array): { stream: Stream; bytes: Uin
       issues: [{ pointer: "/stream", message }],
     });
   }
-  const bytes = encoder.encode(writeCanonical(doc.data, KINDS.stream.writeLayout, { indent: doc.indent ?? 4 }));
+  const bytes = encoder.encode(
+    writeCanonical(doc.data, KINDS.stream.writeLayout, { indent: doc.indent ?? 4 }),
+  );
   return { stream, bytes };
 }
 

@@ -179,7 +179,12 @@ export class StreamServer {
     if (method === "GET" || head) {
       const route = this.routeOf(path);
       if (route === undefined)
-        return this.fail(req, res, new BootstreamError("NOT_FOUND", `nothing at ${path.slice(0, 200)}`), head);
+        return this.fail(
+          req,
+          res,
+          new BootstreamError("NOT_FOUND", `nothing at ${path.slice(0, 200)}`),
+          head,
+        );
       setRoute(route);
       return this.read(req, res, route, head);
     }
@@ -443,7 +448,12 @@ export class StreamServer {
       const e = toBootstreamError(error);
       this.logFailure(req, e);
       const code = e.httpStatus >= 500 ? e.code : "IO";
-      return sendJson(res, 503, { status: "unavailable", error: { code, message: "the store is unavailable" } }, head);
+      return sendJson(
+        res,
+        503,
+        { status: "unavailable", error: { code, message: "the store is unavailable" } },
+        head,
+      );
     }
   }
 }

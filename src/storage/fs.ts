@@ -14,8 +14,9 @@
  * Locks and temporaries record their writer (pid and host) so that a later run can tell
  * the leftovers of a killed writer from a live one's files, and remove only the former.
  */
-import { constants } from "node:fs";
+
 import { createHash, randomBytes } from "node:crypto";
+import { constants } from "node:fs";
 import {
   type FileHandle,
   link,
@@ -49,7 +50,10 @@ const LOCK_WAIT_MS = 10_000;
 /** Objects are stream documents and signatures; a bigger file is not ours. */
 const MAX_OBJECT_BYTES = 64 * 1024 * 1024;
 /** Host names go into file names: keep them to one safe segment. */
-const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, "-").slice(0, 63) || "localhost";
+const HOST =
+  hostname()
+    .replace(/[^A-Za-z0-9.-]/g, "-")
+    .slice(0, 63) || "localhost";
 /** `<key>.<pid>@<host>.<12 hex>.tmp` */
 const TEMP_OWNER = /\.(\d+)@([A-Za-z0-9.-]+)\.[0-9a-f]{12}\.tmp$/;
 
@@ -120,7 +124,11 @@ export class FsStore implements Store {
    * The directory for `dirs` under the root, each part checked not to be a link; created
    * when `create`, else undefined when a part is missing (or is a file: no key can be there).
    */
-  private async directory(dirs: readonly string[], key: string, create: boolean): Promise<string | undefined> {
+  private async directory(
+    dirs: readonly string[],
+    key: string,
+    create: boolean,
+  ): Promise<string | undefined> {
     let dir = this.root;
     if (create) await mkdir(dir, { recursive: true }).catch((e) => this.fail("create", key, e));
     for (const segment of dirs) {
@@ -484,7 +492,9 @@ async function breakLock(lockPath: string, ino: number): Promise<boolean> {
 /** A held lock, for a message: who holds it, for how long, and how to clear it. */
 export function describeLock(lock: Leftover): string {
   const seconds = Math.round(lock.ageMs / 1000);
-  const who = lock.owner ? `pid ${lock.owner.pid} on ${lock.owner.host}` : "a writer that did not record itself";
+  const who = lock.owner
+    ? `pid ${lock.owner.pid} on ${lock.owner.host}`
+    : "a writer that did not record itself";
   const state = lock.stale ? "is a stale lock" : "is held: another publisher is writing";
   return (
     `${lock.key} ${state} (by ${who}, for ${seconds} s); ` +

@@ -93,7 +93,9 @@ export class S3Store implements Store {
           { cause: error },
         );
       const reason = status ? `HTTP ${status}` : networkReason(error);
-      throw new BootstreamError("IO", `store ${this.location} cannot be reached: ${reason}`, { cause: error });
+      throw new BootstreamError("IO", `store ${this.location} cannot be reached: ${reason}`, {
+        cause: error,
+      });
     }
   }
 

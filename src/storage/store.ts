@@ -77,10 +77,7 @@ export const LEFTOVER_SUFFIX = /\.(lock|tmp)$/;
  * which the directory store keeps for its own files.
  */
 export function checkKey(key: string): void {
-  const bad =
-    key === "" ||
-    key.split("/").some((s) => !isSafeFileName(s)) ||
-    LEFTOVER_SUFFIX.test(key);
+  const bad = key === "" || key.split("/").some((s) => !isSafeFileName(s)) || LEFTOVER_SUFFIX.test(key);
   if (bad) throw new BootstreamError("USAGE", `invalid store key ${JSON.stringify(key.slice(0, 300))}`);
 }
 
