@@ -295,15 +295,20 @@ export class FsStore implements Store {
             `${JSON.stringify({ pid: process.pid, host: HOST, created: new Date().toISOString() })}\n`,
           );
           ino = (await handle.stat()).ino;
-        } finally {
-          await handle.close();
+        } catch (error) {
+          // A full disk fails the write: the empty lock we made must not stay behind.
+          await handle.close().catch(() => undefined);
+          await unlink(lockPath).catch(() => undefined);
+          throw this.ioError("lock", key, error);
         }
+        await handle.close();
         // Release removes the lock only if it is still ours (a stale-lock breaker may have taken it).
         return async () => {
           const info = await lstat(lockPath).catch(() => undefined);
           if (info?.ino === ino) await unlink(lockPath).catch(() => undefined);
         };
       } catch (error) {
+        if (error instanceof BootstreamError) throw error;
         if (errnoOf(error) !== "EEXIST") throw this.ioError("lock", key, error);
       }
       const held = await this.inspect(lockPath, `${key}.lock`, "lock");

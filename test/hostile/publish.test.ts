@@ -255,28 +255,31 @@ describe("leftovers of killed writers (directory)", () => {
   });
 });
 
-describe("a full disk (tmpfs of 64 KiB)", () => {
-  const mount = tempDir("bootstream-hostile-full-");
-  let mounted = false;
-  before(() => {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mount]);
-    mounted = true;
-  });
-  after(() => {
-    if (mounted) execFileSync("umount", [mount]);
-  });
+// 64 KiB fills while the history's lock is written; 128 KiB while the pointer's temporary is.
+for (const size of ["64k", "128k"]) {
+  describe(`a full disk (tmpfs of ${size})`, () => {
+    const mount = tempDir("bootstream-hostile-full-");
+    let mounted = false;
+    before(() => {
+      execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", mount]);
+      mounted = true;
+    });
+    after(() => {
+      if (mounted) execFileSync("umount", [mount]);
+    });
 
-  it("attack: publish into a store on a disk that fills up -> IO (exit 2), no *.tmp left", async () => {
-    const run = await spawnBootstream(["publish", STABLE, "--store", mount]);
-    assert.equal(run.code, 2, run.stderr);
-    assert.match(run.stderr, /ENOSPC/);
-    assert.equal(run.stderr.trimEnd().split("\n").length, 1, "one line");
-    assert.deepEqual(
-      filesUnder(mount).filter((f) => f.endsWith(".tmp")),
-      [],
-    );
+    it(`attack: publish into a store on a disk that fills up (${size}) -> IO (exit 2), no *.tmp or *.lock left`, async () => {
+      const run = await spawnBootstream(["publish", STABLE, "--store", mount]);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /ENOSPC/);
+      assert.equal(run.stderr.trimEnd().split("\n").length, 1, "one line");
+      assert.deepEqual(
+        filesUnder(mount).filter((f) => /\.(tmp|lock)$/.test(f)),
+        [],
+      );
+    });
   });
-});
+}
 
 describe("corrupt store objects", () => {
   it("attack: history.json in the store is not JSON -> publish fails with IO naming it as corrupt, not as a bad stream", async () => {
