@@ -114,8 +114,9 @@ export class S3Store implements Store {
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
+    const k = this.key(key); // a bad key is USAGE, before any request
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k }));
       const body = await out.Body?.transformToByteArray();
       return { body: body ?? new Uint8Array(), etag: unquote(out.ETag) };
     } catch (error) {
@@ -125,8 +126,9 @@ export class S3Store implements Store {
   }
 
   async head(key: string): Promise<string | undefined> {
+    const k = this.key(key);
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k }));
       return unquote(out.ETag);
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
@@ -140,11 +142,12 @@ export class S3Store implements Store {
     condition: { IfNoneMatch?: string; IfMatch?: string },
     options: PutOptions,
   ): Promise<string> {
+    const k = this.key(key);
     try {
       const out = await this.conditionalClient.send(
         new PutObjectCommand({
           Bucket: this.bucket,
-          Key: this.key(key),
+          Key: k,
           Body: body,
           ContentLength: body.byteLength,
           ContentType: options.contentType ?? contentTypeOf(key),
@@ -215,8 +218,9 @@ export class S3Store implements Store {
   }
 
   async delete(key: string): Promise<void> {
+    const k = this.key(key);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k }));
     } catch (error) {
       throw this.ioError("delete", key, error);
     }

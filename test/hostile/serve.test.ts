@@ -216,7 +216,7 @@ describe("serve and fsck on a store that is not there", () => {
         assert.equal(ours.length, 1, run.stderr);
         assert.match(
           ours[0] as string,
-          /^bootstream: store \S+ (does not exist|is not a directory|cannot be reached|: bucket \S+ does not exist)/,
+          /^bootstream: store (\S+ (does not exist|is not a directory|cannot be reached)|\S+: bucket \S+ does not exist)/,
         );
       });
     }
