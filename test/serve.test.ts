@@ -17,7 +17,7 @@ import { createLogger } from "../src/serve/log.ts";
 import { type RunningServer, startServer } from "../src/serve/server.ts";
 import { FsStore } from "../src/storage/index.ts";
 import { S3Store } from "../src/storage/s3.ts";
-import { runBootstream, startBootstream } from "./helpers/cli.ts";
+import { runBootstream, startServe } from "./helpers/cli.ts";
 import { fixtureJson, fixtureText, tempDir } from "./helpers/fixtures.ts";
 import { freshBucket, s3Endpoint } from "./helpers/s3.ts";
 
@@ -374,20 +374,7 @@ describe("bootstream serve (process)", () => {
     const root = tempDir("bootstream-serve-proc-");
     const store = new FsStore(root);
     await publishStream(store, OLD_TEXT);
-    const tokenFile = join(tempDir(), "tokens");
-    writeFileSync(tokenFile, `# publishers\n${TOKEN}\n`);
-    const proc = startBootstream([
-      "serve",
-      "--store",
-      root,
-      "--port",
-      "0",
-      "--token-file",
-      tokenFile,
-      "--log-level",
-      "warn",
-    ]);
-    const url = await proc.waitFor(/http:\/\/127\.0\.0\.1:\d+/, 20_000, "stdout");
+    const { proc, url } = await startServe(root, { tokenFileText: `# publishers\n${TOKEN}\n` });
     const page = await fetch(`${url}/streams/stable/`);
     assert.equal(page.status, 200);
     await page.arrayBuffer();

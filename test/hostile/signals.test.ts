@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { publishStream } from "../../src/publish/publish.ts";
 import { FsStore } from "../../src/storage/index.ts";
-import { type RunningBootstream, startBootstream } from "../helpers/cli.ts";
+import { type RunningBootstream, startBootstream, startServe } from "../helpers/cli.ts";
 import { fixtureJson, fixtureText, tempDir } from "../helpers/fixtures.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -139,20 +139,10 @@ async function serveStore(): Promise<{ proc: RunningBootstream; url: string; sto
   const root = tempDir("bootstream-signal-serve-");
   const store = new FsStore(root);
   await publishStream(store, fixtureText("fcos-stable-stream-2020.json"));
-  const tokenFile = join(tempDir(), "tokens");
-  execFileSync("sh", ["-c", `echo token-for-signal-tests > ${tokenFile}`]);
-  const proc = start([
-    "serve",
-    "--store",
-    root,
-    "--port",
-    "0",
-    "--token-file",
-    tokenFile,
-    "--log-level",
-    "warn",
-  ]);
-  const url = await proc.waitFor(/http:\/\/127\.0\.0\.1:\d+/, 20_000, "stdout");
+  const { proc, url } = await startServe(root, {
+    tokenFileText: "token-for-signal-tests\n",
+    track: (p) => children.push(p),
+  });
   return { proc, url, store };
 }
 
