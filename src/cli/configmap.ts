@@ -2,10 +2,11 @@
 import { Command } from "commander";
 import { PLACEHOLDER_RELEASE_VERSION, parseStreamConfigMap, streamConfigMap } from "../kube/configmap.ts";
 import { readSource } from "../source/read.ts";
+import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { canonicalStream } from "./oci.ts";
+import { sourceOptions, streamBaseUrlOption } from "./options.ts";
 import { emitDocument } from "./output.ts";
-import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
+import { canonicalStream } from "./stream-source.ts";
 
 export function registerConfigMap(kit: CommandKit): Command {
   const { ctx } = kit;

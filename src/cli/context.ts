@@ -20,6 +20,13 @@ export interface CliContext {
   shutdown?: AbortSignal;
 }
 
+/** What a command handler gets: its context and a way to run the body with error mapping. */
+export interface CommandKit {
+  ctx: CliContext;
+  /** Runs `body`; its number (or a caught error's code) becomes the exit status. */
+  run(json: boolean | undefined, body: () => Promise<number>): Promise<void>;
+}
+
 /** Node's `process.arch` to the architecture names streams use (stream-metadata-go arch.go). */
 export function rpmArch(nodeArch: string): string {
   switch (nodeArch) {

@@ -6,8 +6,9 @@ import { BootstreamError } from "../errors.ts";
 import { KINDS } from "../schema/documents.ts";
 import { printable } from "../schema/text.ts";
 import { loadDocument } from "../source/load.ts";
+import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
+import { sourceOptions, streamBaseUrlOption } from "./options.ts";
 import { toJsonText } from "./render.ts";
 
 export function registerDiff(kit: CommandKit): Command {

@@ -5,9 +5,16 @@ import { sourceFromUrl, sourcesFromStream } from "../download/resolve.ts";
 import { BootstreamError } from "../errors.ts";
 import { ARTIFACT_KINDS, type ArtifactKind } from "../query/index.ts";
 import { loadStream } from "../source/load.ts";
+import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { collectList, deadlinesFrom, integerOption, keysFrom } from "./options.ts";
-import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
+import {
+  collectList,
+  deadlinesFrom,
+  integerOption,
+  keysFrom,
+  sourceOptions,
+  streamBaseUrlOption,
+} from "./options.ts";
 import { progressReporter } from "./progress.ts";
 import { toJsonText } from "./render.ts";
 

@@ -2,16 +2,16 @@
 import type { Readable } from "node:stream";
 import { Command, Option } from "commander";
 import { describeDifference } from "../canonical/compare.ts";
-import { MAX_INDENT, writeCanonical } from "../canonical/write.ts";
+import { writeCanonical } from "../canonical/write.ts";
 import { BootstreamError, ERROR_CODES, toBootstreamError } from "../errors.ts";
 import { type RewriteTarget, rewriteTarget, writeFileAtomic } from "../files/atomic.ts";
 import { DOCUMENT_KINDS, type DocumentKind, KINDS, resolveKind } from "../schema/documents.ts";
 import { decodeDocument } from "../schema/parse.ts";
 import { readSources, type SourceItem } from "../source/many.ts";
 import { classifySource } from "../source/read.ts";
+import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { integerOption } from "./options.ts";
-import type { CommandKit } from "./program.ts";
+import { parseIndent } from "./options.ts";
 import { toJsonText } from "./render.ts";
 
 interface FmtOptions {
@@ -29,8 +29,6 @@ interface FmtResult {
   written?: boolean;
   error?: ReturnType<BootstreamError["toJSON"]>;
 }
-
-export const parseIndent = integerOption(0, MAX_INDENT, "a whole number");
 
 /** The canonical text of a document's bytes, keeping its indent unless one is given. */
 export function canonicalize(

@@ -13,10 +13,9 @@ import type { Release } from "../schema/release.ts";
 import type { ReleaseIndex } from "../schema/release-index.ts";
 import { loadDocument, loadStream } from "../source/load.ts";
 import { readFileCapped } from "../source/read.ts";
-import type { CliContext } from "./context.ts";
-import { parseIndent } from "./fmt.ts";
+import type { CliContext, CommandKit } from "./context.ts";
+import { parseIndent, sourceOptions, streamBaseUrlOption } from "./options.ts";
 import { emitDocument } from "./output.ts";
-import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
 
 function parseTimestamp(value: string): string {
   if (!isRfc3339(value))

@@ -4,9 +4,9 @@ import { BootstreamError } from "../errors.ts";
 import { type CloudImage, findImage, isRegionalPlatform, listImages } from "../query/index.ts";
 import { printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
+import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
-import { archOption } from "./query.ts";
+import { archOption, sourceOptions, streamBaseUrlOption } from "./options.ts";
 import { renderTable, toJsonText } from "./render.ts";
 
 interface ImageOptions {

@@ -7,8 +7,9 @@ import { DEFAULT_POLICY, type Policy, parsePolicy } from "../lint/policy.ts";
 import { printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
 import { readSource } from "../source/read.ts";
+import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
+import { sourceOptions, streamBaseUrlOption } from "./options.ts";
 import { toJsonText } from "./render.ts";
 
 async function loadPolicy(path: string | undefined): Promise<Policy> {

@@ -4,8 +4,9 @@ import { listArtifacts, listImages } from "../query/index.ts";
 import type { Stream } from "../schema/stream.ts";
 import { printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
+import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
+import { sourceOptions, streamBaseUrlOption } from "./options.ts";
 import { renderTable, toJsonText } from "./render.ts";
 
 export interface StreamListing {

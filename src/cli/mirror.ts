@@ -2,9 +2,9 @@
 import { Command } from "commander";
 import { mirrorStream } from "../mirror/mirror.ts";
 import { loadStream } from "../source/load.ts";
+import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { collectList, deadlinesFrom, integerOption } from "./options.ts";
-import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
+import { collectList, deadlinesFrom, integerOption, sourceOptions, streamBaseUrlOption } from "./options.ts";
 import { aggregateProgress, progressReporter } from "./progress.ts";
 import { toJsonText } from "./render.ts";
 

@@ -5,15 +5,13 @@ import { buildStreamImage } from "../oci/image.ts";
 import { extractStream, openImage, pushImage, streamInfo } from "../oci/index.ts";
 import { parseLayoutArg, writeLayout } from "../oci/layout.ts";
 import type { RegistryOptions } from "../oci/registry.ts";
-import { checkDocument, toCanonicalJSON } from "../schema/parse.ts";
-import type { Stream } from "../schema/stream.ts";
-import { loadDocument } from "../source/load.ts";
-import type { CliContext } from "./context.ts";
+import { checkDocument } from "../schema/parse.ts";
+import type { CliContext, CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { deadlinesFrom, integerOption } from "./options.ts";
+import { deadlinesFrom, integerOption, streamBaseUrlOption } from "./options.ts";
 import { emitDocument } from "./output.ts";
-import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
 import { renderTable, toJsonText } from "./render.ts";
+import { canonicalStream } from "./stream-source.ts";
 
 interface RegistryFlags {
   tlsVerify: boolean;
@@ -68,17 +66,6 @@ function withRegistryOptions(command: Command): Command {
       "give up on a registry that does not answer, or goes silent, for this long (env BOOTSTREAM_TIMEOUT; default 30)",
       secondsOption,
     );
-}
-
-/** The stream and its canonical text (keeping its own indent). */
-export async function canonicalStream(
-  kit: CommandKit,
-  source: string,
-  flags: { streamBaseUrl?: string },
-): Promise<{ stream: Stream; text: string }> {
-  const { document } = await loadDocument(source, { ...sourceOptions(kit.ctx, flags), kind: "stream" });
-  const stream = document.data as Stream;
-  return { stream, text: toCanonicalJSON(stream, { kind: "stream", indent: document.indent ?? 4 }) };
 }
 
 export function registerOci(kit: CommandKit): Command {

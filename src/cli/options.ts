@@ -1,8 +1,9 @@
 /** Small option helpers shared by commands (kept free of heavy imports: commands load lazily). */
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
+import { MAX_INDENT } from "../canonical/write.ts";
 import { BootstreamError } from "../errors.ts";
 import type { Deadlines } from "../net/http.ts";
-import { readFileCapped } from "../source/read.ts";
+import { type ReadSourceOptions, readFileCapped } from "../source/read.ts";
 import type { CliContext } from "./context.ts";
 
 /** Keys, policies and token files are kilobytes; a keyring of many keys stays far below this. */
@@ -68,4 +69,31 @@ export function deadlinesFrom(env: CliContext["env"]): Deadlines {
   const ms = Math.max(1, Math.round(seconds * 1000));
   // A whole small document gets a few idle periods: enough for a slow link, not for a drip.
   return { connectTimeoutMs: ms, idleTimeoutMs: ms, totalTimeoutMs: ms * 4 };
+}
+
+/** `--indent N` of the commands that write canonical JSON. */
+export const parseIndent = integerOption(0, MAX_INDENT, "a whole number");
+
+/** `-a, --arch`, defaulting to this machine's architecture. */
+export function archOption(hostArch: string): Option {
+  return new Option("-a, --arch <arch>", "architecture (x86_64, aarch64, ppc64le, s390x, ...)").default(
+    hostArch,
+  );
+}
+
+/** How commands read SOURCE arguments: stdin from the context, the stream base URL from flag or env. */
+export function sourceOptions(ctx: CliContext, opts: { streamBaseUrl?: string }): ReadSourceOptions {
+  const baseUrl = opts.streamBaseUrl ?? ctx.env.BOOTSTREAM_STREAM_BASE_URL;
+  return {
+    stdin: ctx.stdin,
+    deadlines: deadlinesFrom(ctx.env),
+    ...(baseUrl ? { streamBaseUrl: baseUrl } : {}),
+  };
+}
+
+export function streamBaseUrlOption(): Option {
+  return new Option(
+    "--stream-base-url <url>",
+    "where bare stream names resolve (env BOOTSTREAM_STREAM_BASE_URL)",
+  );
 }

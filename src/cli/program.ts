@@ -3,38 +3,12 @@
  * and render; every failure arrives here as a BootstreamError and becomes one line on
  * stderr (and a JSON object on stdout with --json) plus the code's exit status.
  */
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError } from "commander";
 import { toBootstreamError } from "../errors.ts";
-import type { ReadSourceOptions } from "../source/read.ts";
 import { VERSION } from "../version.ts";
-import type { CliContext } from "./context.ts";
+import type { CliContext, CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { deadlinesFrom } from "./options.ts";
 import { toJsonText } from "./render.ts";
-
-/** What a command handler gets: its context and a way to run the body with error mapping. */
-export interface CommandKit {
-  ctx: CliContext;
-  /** Runs `body`; its number (or a caught error's code) becomes the exit status. */
-  run(json: boolean | undefined, body: () => Promise<number>): Promise<void>;
-}
-
-/** How commands read SOURCE arguments: stdin from the context, the stream base URL from flag or env. */
-export function sourceOptions(ctx: CliContext, opts: { streamBaseUrl?: string }): ReadSourceOptions {
-  const baseUrl = opts.streamBaseUrl ?? ctx.env.BOOTSTREAM_STREAM_BASE_URL;
-  return {
-    stdin: ctx.stdin,
-    deadlines: deadlinesFrom(ctx.env),
-    ...(baseUrl ? { streamBaseUrl: baseUrl } : {}),
-  };
-}
-
-export function streamBaseUrlOption(): Option {
-  return new Option(
-    "--stream-base-url <url>",
-    "where bare stream names resolve (env BOOTSTREAM_STREAM_BASE_URL)",
-  );
-}
 
 type Register = (kit: CommandKit) => Command | Command[];
 

@@ -17,10 +17,9 @@ import {
 import { publicKeysOfSigningKey } from "../publish/signing-keys.ts";
 import { readSource } from "../source/read.ts";
 import { sha256Hex } from "../storage/fs.ts";
-import type { CliContext } from "./context.ts";
+import type { CliContext, CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { collectList, integerOption, keysFrom, readLocalFile, signerFrom } from "./options.ts";
-import { type CommandKit, sourceOptions } from "./program.ts";
+import { collectList, integerOption, keysFrom, readLocalFile, signerFrom, sourceOptions } from "./options.ts";
 import { renderTable, toJsonText } from "./render.ts";
 import { type StoreFlags, storeFrom, withStoreOptions } from "./store-options.ts";
 

@@ -4,8 +4,9 @@ import { BootstreamError } from "../errors.ts";
 import { ARTIFACT_KINDS, type ArtifactKind, type ArtifactRef, findArtifacts } from "../query/index.ts";
 import { printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
+import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
+import { archOption, sourceOptions, streamBaseUrlOption } from "./options.ts";
 import { toJsonText } from "./render.ts";
 
 export const ARTIFACT_FIELDS = ["location", "signature", "sha256", "uncompressed-sha256", "release"] as const;
@@ -31,12 +32,6 @@ export function artifactField(ref: ArtifactRef, field: ArtifactField): string {
     );
   }
   return value;
-}
-
-export function archOption(hostArch: string): Option {
-  return new Option("-a, --arch <arch>", "architecture (x86_64, aarch64, ppc64le, s390x, ...)").default(
-    hostArch,
-  );
 }
 
 export function registerQuery(kit: CommandKit): Command {

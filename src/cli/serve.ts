@@ -5,9 +5,9 @@ import { DEFAULT_POLICY, parsePolicy } from "../lint/policy.ts";
 import { publicKeysOfSigningKey } from "../publish/signing-keys.ts";
 import { createLogger, LOG_LEVELS, type LogLevel } from "../serve/log.ts";
 import { startServer } from "../serve/server.ts";
+import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
 import { integerOption, readLocalFile, signerFrom } from "./options.ts";
-import type { CommandKit } from "./program.ts";
 import { type StoreFlags, storeFrom, withStoreOptions } from "./store-options.ts";
 
 interface ServeFlags extends StoreFlags {

@@ -5,8 +5,9 @@ import { DOCUMENT_KINDS, type DocumentKind } from "../schema/documents.ts";
 import { checkDocument } from "../schema/parse.ts";
 import { printable } from "../schema/text.ts";
 import { readSources } from "../source/many.ts";
+import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { type CommandKit, sourceOptions, streamBaseUrlOption } from "./program.ts";
+import { sourceOptions, streamBaseUrlOption } from "./options.ts";
 import { toJsonText } from "./render.ts";
 
 interface ValidateResult {

@@ -2,9 +2,9 @@
 import { Command } from "commander";
 import { verifyDetached } from "../signature/index.ts";
 import { readSource } from "../source/read.ts";
+import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { collectList, keysFrom } from "./options.ts";
-import { type CommandKit, sourceOptions } from "./program.ts";
+import { collectList, keysFrom, sourceOptions } from "./options.ts";
 
 export function registerVerify(kit: CommandKit): Command {
   const { ctx } = kit;
