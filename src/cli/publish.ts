@@ -15,6 +15,7 @@ import {
   rollbackStream,
 } from "../publish/publish.ts";
 import { publicKeysOfSigningKey } from "../publish/signing-keys.ts";
+import { printable } from "../schema/text.ts";
 import { readSource } from "../source/read.ts";
 import { sha256Hex } from "../storage/fs.ts";
 import type { CliContext, CommandKit } from "./context.ts";
@@ -265,7 +266,9 @@ function fsckCommand(kit: CommandKit): Command {
         const keys = flags.key?.length ? await keysFrom(flags.key) : undefined;
         const findings = await fsckStore(store, keys ? { keys } : {});
         if (flags.json) ctx.stdout.write(toJsonText(findings));
-        else for (const f of findings) writeLine(ctx.stdout, `${f.key}: ${f.problem}: ${f.message}`);
+        else
+          for (const f of findings)
+            writeLine(ctx.stdout, `${printable(f.key)}: ${f.problem}: ${printable(f.message)}`);
         if (!flags.json)
           writeLine(
             ctx.stderr,

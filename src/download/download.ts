@@ -28,8 +28,6 @@ import { memoryKeeper } from "./memory.ts";
 import { fetchSignature } from "./signature.ts";
 import { codeFor, fileNameOf } from "./url-path.ts";
 
-export { fileNameOf } from "./url-path.ts";
-
 /** One file to fetch, as a stream describes it (or just a URL). */
 export interface DownloadSource {
   url: string;

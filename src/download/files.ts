@@ -95,18 +95,23 @@ export async function openPart(
       throw error;
     });
     if (appender !== undefined) {
-      const reader = await openOwnFile(path);
-      const info = await appender.stat();
-      if (reader !== undefined) {
-        try {
-          const read = await reader.stat();
-          if (read.ino === info.ino && read.dev === info.dev) {
-            const offset = await hashHandle(reader, hash, verifier);
-            return { handle: appender, offset, ino: info.ino, dev: info.dev };
+      try {
+        const reader = await openOwnFile(path);
+        const info = await appender.stat();
+        if (reader !== undefined) {
+          try {
+            const read = await reader.stat();
+            if (read.ino === info.ino && read.dev === info.dev) {
+              const offset = await hashHandle(reader, hash, verifier);
+              return { handle: appender, offset, ino: info.ino, dev: info.dev };
+            }
+          } finally {
+            await reader.close();
           }
-        } finally {
-          await reader.close();
         }
+      } catch (error) {
+        await appender.close();
+        throw error;
       }
       await appender.close();
     }

@@ -74,11 +74,6 @@ function segmentsOf(directory: string, url: string, pointer: string): { segments
   return { segments, path: resolveInside(directory, segments, { what: url, pointer }) };
 }
 
-/** The path under DIR for a URL: its path, with no way out of DIR. */
-export function localPathFor(directory: string, url: string, pointer = ""): string {
-  return segmentsOf(directory, url, pointer).path;
-}
-
 function rewriteUrl(baseUrl: string, url: string, pointer: string): string {
   const rel = urlPathSegments(url, { pointer }).map(encodeURIComponent).join("/");
   return new URL(rel, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).href;

@@ -144,6 +144,10 @@ async function readBody(
       if (size > max) throw tooLargeError(url, max);
       parts.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
     }
+  } catch (error) {
+    // Close the connection: a peer past the cap would otherwise keep sending into it.
+    await reader.cancel(error).catch(() => {});
+    throw error;
   } finally {
     reader.releaseLock();
   }

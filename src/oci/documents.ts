@@ -8,6 +8,7 @@ import { z } from "zod";
 import { BootstreamError, type Issue, toPointer } from "../errors.ts";
 import { describeValue, valueAt } from "../schema/documents.ts";
 import { invalidDocumentError } from "../schema/parse.ts";
+import { quoted } from "../schema/text.ts";
 
 /** Manifests and indexes: a stream image's is under 2 KiB; registries cap theirs at 4 MiB. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -93,5 +94,5 @@ export function parseOciJson<S extends z.ZodType>(bytes: Uint8Array, schema: S, 
 
 /** A value from a peer, quoted for a one-line message (control characters escaped, length capped). */
 export function shown(value: string, max = 100): string {
-  return JSON.stringify(value.length > max ? `${value.slice(0, max)}…` : value);
+  return quoted(value.length > max ? `${value.slice(0, max)}…` : value);
 }

@@ -8,6 +8,7 @@
 import type { Key } from "openpgp";
 import { BootstreamError } from "../errors.ts";
 import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
+import { quoted } from "../schema/text.ts";
 import { verifyDetached } from "../signature/index.ts";
 import { describeLock, sha256Hex } from "../storage/fs.ts";
 import type { Store } from "../storage/store.ts";
@@ -66,7 +67,7 @@ export async function fsckStore(
       findings.push({
         key,
         problem: "invalid-name",
-        message: `${JSON.stringify(name.slice(0, 80))} is not ${STREAM_NAME_EXPECTATION}; publish never writes it, serve never serves it`,
+        message: `${quoted(name.slice(0, 80))} is not ${STREAM_NAME_EXPECTATION}; publish never writes it, serve never serves it`,
       });
     }
   }

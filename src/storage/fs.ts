@@ -467,7 +467,13 @@ async function readLockOwner(path: string): Promise<Leftover["owner"]> {
   if (/^\d+$/.test(text)) return { pid: Number(text), host: HOST };
   try {
     const value = JSON.parse(text) as { pid?: unknown; host?: unknown };
-    if (Number.isInteger(value.pid) && (value.pid as number) > 0 && typeof value.host === "string")
+    // The host is printed in messages: a lock file is store data, so only a host name passes.
+    if (
+      Number.isInteger(value.pid) &&
+      (value.pid as number) > 0 &&
+      typeof value.host === "string" &&
+      /^[A-Za-z0-9.-]{1,253}$/.test(value.host)
+    )
       return { pid: value.pid as number, host: value.host };
   } catch {
     /* not recorded */

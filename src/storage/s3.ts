@@ -70,7 +70,8 @@ export class S3Store implements Store {
       responseChecksumValidation: "WHEN_REQUIRED" as const,
       region: options.region ?? "us-east-1",
       // A stalled endpoint must fail, not hang a publish or a request to serve forever.
-      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
+      // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes.
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true },
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     };
     this.client = new S3Client(config);
