@@ -14,6 +14,22 @@
  * rewrites the ones missing or stale, even when the pointer needs no move.
  * If step 4 finds the pointer moved, someone else published first: CONFLICT (or, with
  * retries, start again from step 1 and lint against what they published).
+ *
+ * A publish with a `pointerPrecondition` (the API's If-Match / If-None-Match) is exact: the
+ * precondition is checked against the pointer version read at step 1, step 4 swaps from that
+ * very version, and nothing retries past it. It is checked right after step 1, before anything
+ * is written, so a client with a stale ETag writes nothing. Racers that all passed that check
+ * have each pinned a copy and added a history entry before one of them wins step 4 (the order
+ * pinned → history → pointer keeps the pointer naming a pinned copy in history at every
+ * instant). A loser then has published nothing and must leave nothing behind, so it withdraws
+ * what this run wrote: its history entry (only the one with its id and sha256; history is
+ * re-signed), then the pinned copy and its .asc if this run created them (a reused copy is
+ * someone else's). It keeps them when the pointer holds its bytes (a publisher of the same bytes
+ * reused the copy and won), and puts them back if that happens while it withdraws. A loser
+ * killed before or after withdrawing leaves at most the orphan copy + entry a CLI CONFLICT
+ * keeps (fsck is clean with it); killed between the entry and the copy, it leaves a copy that
+ * is not in history (the finding of a publisher killed after step 2), which the next publish
+ * of those bytes adopts.
  */
 import type { Key } from "openpgp";
 import { writeCanonical } from "../canonical/write.ts";
@@ -26,11 +42,26 @@ import { acceptDocument, checkDocument } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import type { Signer } from "../signature/index.ts";
 import { sha256Hex } from "../storage/fs.ts";
-import type { Leftover, Store } from "../storage/store.ts";
+import type { Leftover, Store, StoredObject } from "../storage/store.ts";
 import { type History, type HistoryEntry, parseHistory, releasesOf, serializeHistory } from "./history.ts";
 import { checkStreamName, historyKey, pinnedIdFor, pinnedKey, pointerKey, signatureKey } from "./layout.ts";
 
-export type PublishStep = "pinned" | "signature" | "history" | "pointer";
+/**
+ * Steps reported to `afterStep`; "withdrawn" is a losing precondition publish between removing
+ * its history entry and deleting its pinned copy.
+ */
+export type PublishStep = "pinned" | "signature" | "history" | "pointer" | "withdrawn";
+
+/**
+ * What the pointer must be for the publish to move it (RFC 9110 If-Match / If-None-Match,
+ * with the sha256 of the pointer's bytes as its entity tag). Both present: both must hold.
+ */
+export interface PointerPrecondition {
+  /** The pointer exists and holds one of these sha256s ("*": any version). */
+  ifMatch?: "*" | readonly string[];
+  /** The pointer does not exist ("*"), or holds none of these sha256s. */
+  ifNoneMatch?: "*" | readonly string[];
+}
 
 export interface PublishOptions {
   /** Name under streams/ (default: the stream's own `stream` field). */
@@ -47,6 +78,11 @@ export interface PublishOptions {
   signerKeys?: readonly Key[];
   /** Extra attempts after losing the pointer race (each re-reads and re-lints). Default 0. */
   retries?: number;
+  /**
+   * Move the pointer only from a version satisfying this, in one compare-and-swap: no retries,
+   * and a loser withdraws what it wrote (see the module comment). CONFLICT when it fails.
+   */
+  pointerPrecondition?: PointerPrecondition;
   /** Test hook: called after each step; lets tests kill or pause a publisher between steps. */
   afterStep?: (step: PublishStep) => Promise<void> | void;
   /** Clock for `published` in history (tests pin it). */
@@ -184,6 +220,16 @@ async function syncSignature(
   }
 }
 
+/** What this run wrote, so that a losing precondition publish can withdraw exactly that. */
+interface Written {
+  /** The pointer moved (or already held these bytes): nothing may be withdrawn then. */
+  swapped?: boolean;
+  /** The pinned copy this run created (not one it reused). */
+  createdCopy?: string;
+  /** The history entry this run added. */
+  addedEntry?: { id: string; sha256: string };
+}
+
 /** Step 2: the pinned copy's id, creating the copy unless identical content is already pinned. */
 async function pinCopy(
   store: Store,
@@ -193,6 +239,7 @@ async function pinCopy(
   sha: string,
   options: PublishOptions,
   repaired: string[],
+  written: Written,
 ): Promise<{ id: string; reused: boolean }> {
   const { history } = await readHistory(store, name);
   const known = history.entries.find((e) => e.sha256 === sha);
@@ -215,6 +262,7 @@ async function pinCopy(
       }
       continue;
     }
+    written.createdCopy = key;
     await options.afterStep?.("pinned");
     if (options.signer) {
       await overwrite(store, signatureKey(key), encoder.encode(await options.signer.sign(bytes)));
@@ -225,6 +273,36 @@ async function pinCopy(
   throw new BootstreamError("CONFLICT", `too many pinned copies for ${stream.metadata["last-modified"]}`);
 }
 
+/** Conflicts a history update rides out: each one means another writer made progress. */
+const HISTORY_ATTEMPTS = 100;
+
+/**
+ * Applies `change` to history.json by compare-and-swap, re-reading and re-applying it when a
+ * concurrent writer got there first (their change stays). `change` returns undefined when
+ * there is nothing to do. True when this call wrote.
+ */
+async function updateHistory(
+  store: Store,
+  name: string,
+  change: (history: History) => History | undefined,
+): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    const { history, etag } = await readHistory(store, name);
+    const next = change(history);
+    if (next === undefined) return false;
+    try {
+      await store.putIfMatch(historyKey(name), serializeHistory(next), etag);
+      return true;
+    } catch (error) {
+      const conflict = error instanceof BootstreamError && error.code === "CONFLICT";
+      if (!conflict || attempt >= HISTORY_ATTEMPTS || !(await changedSince(store, historyKey(name), etag)))
+        throw error;
+      // Jitter spreads a crowd of racing publishers out instead of re-colliding in lockstep.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(2 + attempt, 20)));
+    }
+  }
+}
+
 /** Step 3: adds the entry to history (newest first), merging with concurrent writers. */
 async function recordHistory(
   store: Store,
@@ -232,24 +310,14 @@ async function recordHistory(
   entry: HistoryEntry,
   options: PublishOptions,
   repaired: string[],
+  written: Written,
 ): Promise<void> {
-  let wrote = false;
-  for (let attempt = 0; ; attempt++) {
-    const { history, etag } = await readHistory(store, name);
-    if (history.entries.some((e) => e.id === entry.id)) break;
-    const next: History = { ...history, stream: name, entries: [entry, ...history.entries] };
-    const body = serializeHistory(next);
-    try {
-      await store.putIfMatch(historyKey(name), body, etag);
-    } catch (error) {
-      // Another publisher added theirs first: re-read and merge, their entry stays.
-      const conflict = error instanceof BootstreamError && error.code === "CONFLICT";
-      if (conflict && attempt < 20 && (await changedSince(store, historyKey(name), etag))) continue;
-      throw error;
-    }
-    wrote = true;
-    break;
-  }
+  const wrote = await updateHistory(store, name, (history) =>
+    history.entries.some((e) => e.id === entry.id)
+      ? undefined
+      : { ...history, stream: name, entries: [entry, ...history.entries] },
+  );
+  if (wrote) written.addedEntry = { id: entry.id, sha256: entry.sha256 };
   // Also when the entry was there already: a run killed between the history and its
   // signature left a stale history.json.asc (signing what we just wrote is no repair).
   await syncSignature(store, historyKey(name), options, wrote ? [] : repaired);
@@ -313,6 +381,81 @@ export function formatViolations(violations: readonly Violation[]): string {
   return violations.map((v) => `${v.pointer || "/"}: ${v.rule}: ${v.message}`).join("\n");
 }
 
+/** Whether the pointer, holding `sha` (undefined: absent), satisfies `pre` (RFC 9110 §13.2.2 order). */
+export function preconditionHolds(pre: PointerPrecondition, sha: string | undefined): boolean {
+  const { ifMatch, ifNoneMatch } = pre;
+  if (ifMatch !== undefined) {
+    if (sha === undefined) return false;
+    if (ifMatch !== "*" && !ifMatch.includes(sha)) return false;
+  }
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch === "*") return sha === undefined;
+    if (sha !== undefined && ifNoneMatch.includes(sha)) return false;
+  }
+  return true;
+}
+
+function describePrecondition(pre: PointerPrecondition): string {
+  const list = (v: "*" | readonly string[]) => (v === "*" ? "*" : v.map((t) => t.slice(0, 12)).join(", "));
+  return [
+    ...(pre.ifMatch !== undefined ? [`If-Match ${list(pre.ifMatch)}`] : []),
+    ...(pre.ifNoneMatch !== undefined ? [`If-None-Match ${list(pre.ifNoneMatch)}`] : []),
+  ].join(" and ");
+}
+
+function preconditionFailed(
+  store: Store,
+  name: string,
+  pre: PointerPrecondition,
+  why: string,
+): BootstreamError {
+  return new BootstreamError(
+    "CONFLICT",
+    `${pointerKey(name)} in ${store.location} does not satisfy ${describePrecondition(pre)}: ${why}`,
+    { path: pointerKey(name) },
+  );
+}
+
+async function pointerHolds(store: Store, name: string, sha: string): Promise<boolean> {
+  const pointer = await store.get(pointerKey(name));
+  return pointer !== undefined && sha256Hex(pointer.body) === sha;
+}
+
+/**
+ * A losing precondition publish takes back what it wrote (module comment): its history entry,
+ * then the pinned copy and .asc it created. Not while the pointer holds these bytes (another
+ * publisher of the same bytes reused the copy and won); `restore` puts them back if that
+ * happened meanwhile.
+ */
+async function withdraw(
+  store: Store,
+  name: string,
+  sha: string,
+  written: Written,
+  options: PublishOptions,
+  restore: () => Promise<unknown>,
+): Promise<void> {
+  const { createdCopy, addedEntry } = written;
+  if (createdCopy === undefined && addedEntry === undefined) return;
+  if (await pointerHolds(store, name, sha)) return;
+  if (addedEntry !== undefined) {
+    const removed = await updateHistory(store, name, (history) => {
+      const entries = history.entries.filter(
+        (e) => !(e.id === addedEntry.id && e.sha256 === addedEntry.sha256),
+      );
+      return entries.length === history.entries.length ? undefined : { ...history, entries };
+    });
+    if (removed) await syncSignature(store, historyKey(name), options, []);
+  }
+  await options.afterStep?.("withdrawn");
+  if (createdCopy !== undefined) {
+    // The signature first: a kill in between leaves a copy without .asc, never a dangling .asc.
+    await store.delete(signatureKey(createdCopy));
+    await store.delete(createdCopy);
+  }
+  if (await pointerHolds(store, name, sha)) await restore();
+}
+
 async function publishOnce(
   store: Store,
   content: string | Uint8Array,
@@ -322,11 +465,17 @@ async function publishOnce(
   const name = checkStreamName(options.name ?? stream.stream);
   const sha = sha256Hex(bytes);
   const repaired: string[] = [];
-  const cleared = await clearLeftovers(store, name);
+  const pre = options.pointerPrecondition;
 
   // 1. What the pointer holds now: the lint baseline and the compare-and-swap version.
   const current = await store.get(pointerKey(name));
   const previousSha = current ? sha256Hex(current.body) : undefined;
+  // A precondition that fails now fails before anything is written.
+  if (pre !== undefined && !preconditionHolds(pre, previousSha)) {
+    const holds = previousSha === undefined ? "it does not exist" : `it holds ${previousSha.slice(0, 12)}`;
+    throw preconditionFailed(store, name, pre, `${holds}; nothing was written`);
+  }
+  const cleared = await clearLeftovers(store, name);
   if (!options.force) {
     const previous = current ? currentStream(store, name, current.body) : undefined;
     const violations = lintContent({
@@ -343,8 +492,41 @@ async function publishOnce(
     }
   }
 
-  // 2. + 3. The immutable copy and its history entry.
-  const { id, reused } = await pinCopy(store, name, stream, bytes, sha, options, repaired);
+  const written: Written = {};
+  try {
+    const result = await writeAndSwap(store, name, stream, bytes, sha, current, options, repaired, written);
+    return { ...result, cleared };
+  } catch (error) {
+    if (pre === undefined || written.swapped) throw error;
+    // Lost (or failed) before moving the pointer: this run published nothing, so it keeps nothing.
+    const restore = () => pinAndRecord(store, name, stream, bytes, sha, options, [], {});
+    let undone = "what this run wrote was withdrawn";
+    try {
+      await withdraw(store, name, sha, written, options, restore);
+    } catch (undo) {
+      const why = undo instanceof BootstreamError ? undo.message : String(undo);
+      undone = `withdrawing what this run wrote failed (${why}); fsck lists what is left`;
+    }
+    if (!(error instanceof BootstreamError && error.code === "CONFLICT")) throw error;
+    throw new BootstreamError("CONFLICT", `${error.message}; ${undone}`, {
+      path: pointerKey(name),
+      cause: error,
+    });
+  }
+}
+
+/** Steps 2 and 3: the immutable copy and its history entry. */
+async function pinAndRecord(
+  store: Store,
+  name: string,
+  stream: Stream,
+  bytes: Uint8Array,
+  sha: string,
+  options: PublishOptions,
+  repaired: string[],
+  written: Written,
+): Promise<{ id: string; reused: boolean }> {
+  const { id, reused } = await pinCopy(store, name, stream, bytes, sha, options, repaired, written);
   const entry: HistoryEntry = {
     id,
     "last-modified": stream.metadata["last-modified"],
@@ -353,22 +535,41 @@ async function publishOnce(
     releases: releasesOf(stream),
     published: `${(options.now?.() ?? new Date()).toISOString().slice(0, 19)}Z`,
   };
-  await recordHistory(store, name, entry, options, repaired);
+  await recordHistory(store, name, entry, options, repaired, written);
+  return { id, reused };
+}
+
+/** Steps 2 to 4, recording in `written` what they wrote. */
+async function writeAndSwap(
+  store: Store,
+  name: string,
+  stream: Stream,
+  bytes: Uint8Array,
+  sha: string,
+  current: StoredObject | undefined,
+  options: PublishOptions,
+  repaired: string[],
+  written: Written,
+): Promise<Omit<PublishResult, "cleared">> {
+  // 2. + 3. The immutable copy and its history entry.
+  const { id, reused } = await pinAndRecord(store, name, stream, bytes, sha, options, repaired, written);
   await options.afterStep?.("history");
 
   // 4. Move the pointer, only from the version we linted against.
-  const base: PublishResult = {
+  const previousSha = current ? sha256Hex(current.body) : undefined;
+  const base: Omit<PublishResult, "cleared"> = {
     name,
     id,
     sha256: sha,
     pointerMoved: false,
     reusedPinnedCopy: reused,
     repaired,
-    cleared,
   };
   if (previousSha !== undefined) base.previousSha256 = previousSha;
   if (previousSha === sha) {
-    // Nothing to move, but an earlier run may have died before the pointer's signature.
+    // Nothing to move (and the entry names what the pointer holds: nothing to withdraw), but
+    // an earlier run may have died before the pointer's signature.
+    written.swapped = true;
     await syncPointerSignature(store, name, repaired);
     return base;
   }
@@ -382,6 +583,15 @@ async function publishOnce(
       error instanceof BootstreamError &&
       error.code === "CONFLICT" &&
       (await changedSince(store, pointerKey(name), current?.etag));
+    const pre = options.pointerPrecondition;
+    if (moved && pre !== undefined) {
+      throw preconditionFailed(
+        store,
+        name,
+        pre,
+        `another publisher moved it from ${previousSha?.slice(0, 12) ?? "nothing"} while this one ran`,
+      );
+    }
     if (moved) {
       throw new BootstreamError(
         "CONFLICT",
@@ -392,6 +602,7 @@ async function publishOnce(
     }
     throw error;
   }
+  written.swapped = true;
   await options.afterStep?.("pointer");
   await syncPointerSignature(store, name, repaired);
   return { ...base, pointerMoved: true };
@@ -403,7 +614,8 @@ export async function publishStream(
   content: string | Uint8Array,
   options: PublishOptions = {},
 ): Promise<PublishResult> {
-  const retries = options.retries ?? 0;
+  // A precondition names the version to swap from: a retry would swap from a later one.
+  const retries = options.pointerPrecondition === undefined ? (options.retries ?? 0) : 0;
   for (let attempt = 0; ; attempt++) {
     try {
       return await publishOnce(store, content, options);
