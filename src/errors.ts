@@ -20,12 +20,22 @@ export const ERROR_CODES = {
   CONFLICT: { exit: 1, http: 412 },
   /** Credentials are missing or wrong. */
   UNAUTHORIZED: { exit: 2, http: 401 },
+  /** Credentials were given but are not accepted for this action. */
+  FORBIDDEN: { exit: 2, http: 403 },
+  /** The resource exists but not for this method (the answer names the allowed ones). */
+  METHOD_NOT_ALLOWED: { exit: 2, http: 405 },
+  /** A client did not send its request (body) within the time allowed. */
+  REQUEST_TIMEOUT: { exit: 2, http: 408 },
+  /** A request URL is longer than the server accepts. */
+  URI_TOO_LONG: { exit: 2, http: 414 },
   /** A lint policy rule was violated. */
   POLICY_VIOLATION: { exit: 1, http: 422 },
   /** Input is larger than the limit for its kind. */
   TOO_LARGE: { exit: 2, http: 413 },
   /** A peer (artifact server, registry, store) did not answer or went silent within its deadline. */
   TIMEOUT: { exit: 2, http: 504 },
+  /** A dependency (the store) is down and nothing verified can answer instead; try again later. */
+  UNAVAILABLE: { exit: 2, http: 503 },
   /** Reading or writing a file, URL or object failed. */
   IO: { exit: 2, http: 502 },
   /** The command line or request was malformed. */

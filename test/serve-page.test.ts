@@ -10,8 +10,8 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium } from "playwright-core";
 import { publishStream } from "../src/publish/publish.ts";
+import { type RunningServer, startServer } from "../src/serve/lifecycle.ts";
 import { createLogger } from "../src/serve/log.ts";
-import { type RunningServer, startServer } from "../src/serve/server.ts";
 import { FsStore } from "../src/storage/index.ts";
 import { fixtureText, tempDir } from "./helpers/fixtures.ts";
 

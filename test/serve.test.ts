@@ -13,8 +13,8 @@ import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { publishStream } from "../src/publish/publish.ts";
+import { type RunningServer, startServer } from "../src/serve/lifecycle.ts";
 import { createLogger } from "../src/serve/log.ts";
-import { type RunningServer, startServer } from "../src/serve/server.ts";
 import { FsStore } from "../src/storage/index.ts";
 import { S3Store } from "../src/storage/s3.ts";
 import { runBootstream, startServe } from "./helpers/cli.ts";
@@ -84,7 +84,10 @@ describe("serve over a local directory store", () => {
     const body = await res.text();
     assert.equal(body, STABLE_TEXT);
     assert.equal(res.headers.get("etag"), `"${sha(STABLE_TEXT)}"`);
-    assert.equal(res.headers.get("cache-control"), "public, max-age=60");
+    assert.equal(
+      res.headers.get("cache-control"),
+      "public, max-age=60, stale-while-revalidate=60, stale-if-error=86400",
+    );
     assert.equal(res.headers.get("content-location"), "/streams/stable/20260721.json");
     assert.equal(res.headers.get("content-type"), "application/json");
     assert.ok(res.headers.get("last-modified"));

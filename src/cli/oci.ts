@@ -8,7 +8,7 @@ import type { RegistryOptions } from "../oci/registry.ts";
 import { checkDocument } from "../schema/parse.ts";
 import type { CliContext, CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { deadlinesFrom, integerOption, streamBaseUrlOption } from "./options.ts";
+import { deadlinesFrom, integerOption, secondsOption, streamBaseUrlOption } from "./options.ts";
 import { emitDocument } from "./output.ts";
 import { renderTable, toJsonText } from "./render.ts";
 import { canonicalStream } from "./stream-source.ts";
@@ -24,14 +24,6 @@ function parseBool(value: string): boolean {
   if (value === "true") return true;
   if (value === "false") return false;
   throw new InvalidArgumentError("expected true or false");
-}
-
-/** Seconds, as `--timeout` takes them: a positive number up to an hour. */
-function secondsOption(value: string): number {
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600)
-    throw new InvalidArgumentError("expected a number of seconds from 0.001 to 3600");
-  return seconds;
 }
 
 function registryOptions(ctx: CliContext, flags: RegistryFlags): RegistryOptions {

@@ -53,6 +53,14 @@ export function integerOption(min: number, max: number, what: string): (value: s
   };
 }
 
+/** Seconds, as `--timeout`-like options take them: a positive number up to an hour. */
+export function secondsOption(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0.001 || seconds > 3600)
+    throw new InvalidArgumentError("expected a number of seconds from 0.001 to 3600");
+  return seconds;
+}
+
 /**
  * Network deadlines from `BOOTSTREAM_TIMEOUT` (seconds; connect and idle alike), so an
  * operator or a test can shorten how long any command waits on a silent peer.

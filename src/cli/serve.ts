@@ -3,11 +3,14 @@ import { Command, Option } from "commander";
 import { BootstreamError } from "../errors.ts";
 import { DEFAULT_POLICY, parsePolicy } from "../lint/policy.ts";
 import { publicKeysOfSigningKey } from "../publish/signing-keys.ts";
-import { createLogger, LOG_LEVELS, type LogLevel } from "../serve/log.ts";
-import { startServer } from "../serve/server.ts";
+import { CacheDir, type LoadedObject } from "../serve/cache-dir.ts";
+import { startServer } from "../serve/lifecycle.ts";
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "../serve/log.ts";
+import { withDeadline } from "../storage/deadline.ts";
+import type { Store } from "../storage/store.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { integerOption, readLocalFile, signerFrom } from "./options.ts";
+import { integerOption, readLocalFile, secondsOption, signerFrom } from "./options.ts";
 import { type StoreFlags, storeFrom, withStoreOptions } from "./store-options.ts";
 
 interface ServeFlags extends StoreFlags {
@@ -18,6 +21,9 @@ interface ServeFlags extends StoreFlags {
   policy?: string;
   logLevel: LogLevel;
   revalidateMs: number;
+  storeTimeout: number;
+  pointerMaxAge: number;
+  cacheDir?: string;
 }
 
 /**
@@ -41,6 +47,41 @@ export function parseTokens(text: string, file: string): string[] {
   });
   if (tokens.length === 0) throw new BootstreamError("USAGE", `${file} holds no token`);
   return tokens;
+}
+
+/** Opens --cache-dir, logging what could not be used (never fatal: the store has the truth). */
+async function openCacheDir(
+  dir: string,
+  logger: Logger,
+): Promise<{ cache: CacheDir; objects: LoadedObject[] }> {
+  const { cache, load } = await CacheDir.open(dir, (error) =>
+    logger.log("error", "cache directory write failed", { error: error.message }),
+  );
+  for (const why of load.dropped) logger.log("warn", "cache directory entry dropped", { why });
+  logger.log("info", "cache directory loaded", { objects: load.objects.length });
+  return { cache, objects: load.objects };
+}
+
+/**
+ * Serving a store that is not there would answer 404 to everything and report healthy, so a
+ * store that fails its check is an error; except when --cache-dir holds verified objects: a
+ * replica restarted during a store outage then starts degraded and serves them.
+ */
+async function checkStoreAtStart(
+  store: Store,
+  timeoutSeconds: number,
+  cached: number,
+  logger: Logger,
+): Promise<void> {
+  try {
+    await withDeadline(store, { readMs: timeoutSeconds * 1000, writeMs: timeoutSeconds * 1000 }).check();
+  } catch (error) {
+    if (cached === 0) throw error;
+    logger.log("warn", "store unavailable at start; serving the cache directory", {
+      error: (error as Error).message,
+      objects: cached,
+    });
+  }
 }
 
 export function registerServe(kit: CommandKit): Command {
@@ -73,9 +114,25 @@ export function registerServe(kit: CommandKit): Command {
       )
       .option(
         "--revalidate-ms <ms>",
-        "how often a cached object is checked against the store",
+        "how often the pointer and history are checked against the store",
         integerOption(0, 3_600_000, "milliseconds"),
         500,
+      )
+      .option(
+        "--store-timeout <seconds>",
+        "deadline of every store call; past it the last verified copy is served (or 503)",
+        secondsOption,
+        2,
+      )
+      .option(
+        "--cache-dir <dir>",
+        "keep verified objects here too, so a restarted server answers while the store is down",
+      )
+      .option(
+        "--pointer-max-age <seconds>",
+        "Cache-Control max-age of the pointer and history (pinned copies: a year, immutable)",
+        integerOption(0, 86_400, "seconds"),
+        60,
       ),
   )
     .addHelpText(
@@ -83,13 +140,17 @@ export function registerServe(kit: CommandKit): Command {
       `
 Routes: GET/HEAD /streams/<name>.json, /streams/<name>/<id>.json, /streams/<name>/history.json,
 their .asc signatures, /stream-<name>.json, /stream-<name>-<id>.json, / and /streams/<name>/
-(download page), /v1/streams, /healthz, /metrics; PUT /streams/<name>.json and POST /v1/publish
-with "Authorization: Bearer <token>".
+(download page), /v1/streams, /livez, /readyz (= /healthz), /metrics; PUT /streams/<name>.json
+and POST /v1/publish with "Authorization: Bearer <token>".
+When the store fails or misses its deadline, what was verified keeps being served (200, same
+ETag); an object never read answers 503 with Retry-After. /readyz says ok, degraded (store down,
+cached copies served; still 200) or unavailable (503).
 Prints the URL it listens on to stdout; stops gracefully on SIGTERM or SIGINT.
 
 Examples:
   bootstream serve --store /srv/streams --port 8080
-  bootstream serve --store s3://mirror/coreos --host 0.0.0.0 --token-file /etc/bootstream/tokens --log-level warn`,
+  bootstream serve --store s3://mirror/coreos --host 0.0.0.0 --token-file /etc/bootstream/tokens --log-level warn
+  bootstream serve --store s3://mirror/coreos --cache-dir /var/cache/bootstream --store-timeout 1`,
     )
     .action((flags: ServeFlags) =>
       kit.run(false, async () => {
@@ -100,8 +161,9 @@ Examples:
             )
           : [];
         const store = await storeFrom(ctx, flags);
-        // Serving a store that is not there would answer 404 to everything and report healthy.
-        await store.check();
+        const logger = createLogger(ctx.stderr, flags.logLevel);
+        const cacheDir = flags.cacheDir ? await openCacheDir(flags.cacheDir, logger) : undefined;
+        await checkStoreAtStart(store, flags.storeTimeout, cacheDir?.objects.length ?? 0, logger);
         const policy = flags.policy
           ? parsePolicy(new TextDecoder().decode(await readLocalFile(flags.policy, "policy")), flags.policy)
           : DEFAULT_POLICY;
@@ -109,13 +171,15 @@ Examples:
         const signerKeys = flags.signKey
           ? await publicKeysOfSigningKey(await readLocalFile(flags.signKey, "signing key"))
           : undefined;
-        const logger = createLogger(ctx.stderr, flags.logLevel);
         const running = await startServer({
           store,
           logger,
           host: flags.host,
           port: flags.port,
           revalidateMs: flags.revalidateMs,
+          storeTimeoutMs: Math.round(flags.storeTimeout * 1000),
+          pointerMaxAgeSeconds: flags.pointerMaxAge,
+          ...(cacheDir ? { cacheDir } : {}),
           tokens,
           publish: { policy, ...(signer ? { signer } : {}), ...(signerKeys ? { signerKeys } : {}) },
         });

@@ -1,67 +1,160 @@
 /**
- * Prometheus text exposition of request counts, response bytes and latency. Written by
- * hand: three metric families do not justify prom-client's registry and its overhead on
- * the hot path; the text format (version 0.0.4) is small and stable.
+ * Prometheus text exposition: requests, response bytes and latency per route; store calls
+ * (latency per operation, errors per kind); stale answers; damaged objects refused; what the
+ * catalog holds. Written by hand: a handful of families do not justify prom-client's registry
+ * and its cost on the hot path; the text format (version 0.0.4) is small and stable.
  */
 
-const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const STORE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
 
-interface Histogram {
-  counts: number[];
-  sum: number;
-  count: number;
+class Histogram {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+
+  constructor(private readonly buckets: readonly number[]) {
+    this.counts = buckets.map(() => 0);
+  }
+
+  observe(value: number): void {
+    const { buckets, counts } = this;
+    for (let i = 0; i < buckets.length; i++) if (value <= (buckets[i] as number)) (counts[i] as number)++;
+    this.sum += value;
+    this.count++;
+  }
+
+  render(name: string, labels: string, out: string[]): void {
+    this.buckets.forEach((le, i) => {
+      out.push(`${name}_bucket{${labels},le="${le}"} ${this.counts[i]}`);
+    });
+    out.push(`${name}_bucket{${labels},le="+Inf"} ${this.count}`);
+    out.push(`${name}_sum{${labels}} ${this.sum}`);
+    out.push(`${name}_count{${labels}} ${this.count}`);
+  }
 }
+
+/** Values read when the metrics are rendered. */
+export interface Gauges {
+  cachedObjects: number;
+  cachedBytes: number;
+  storeUp: boolean;
+}
+
+function counter(
+  out: string[],
+  name: string,
+  help: string,
+  label: string,
+  values: Map<string, number>,
+): void {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
+  for (const [value, n] of [...values].sort()) out.push(`${name}{${label}="${value}"} ${n}`);
+}
+
+const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 
 export class Metrics {
   private readonly requests = new Map<string, number>();
   private readonly bytes = new Map<string, number>();
   private readonly latency = new Map<string, Histogram>();
+  private readonly storeLatency = new Map<string, Histogram>();
+  private readonly storeErrors = new Map<string, number>();
+  private readonly stale = new Map<string, number>();
+  private readonly damaged = new Map<string, number>();
 
   observe(route: string, method: string, status: number, bytes: number, seconds: number): void {
-    const key = `${route}\u0000${method}\u0000${status}`;
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    bump(this.requests, `${route}\u0000${method}\u0000${status}`);
     this.bytes.set(route, (this.bytes.get(route) ?? 0) + bytes);
     let h = this.latency.get(route);
     if (h === undefined) {
-      h = { counts: BUCKETS.map(() => 0), sum: 0, count: 0 };
+      h = new Histogram(REQUEST_BUCKETS);
       this.latency.set(route, h);
     }
-    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= (BUCKETS[i] as number)) (h.counts[i] as number)++;
-    h.sum += seconds;
-    h.count++;
+    h.observe(seconds);
   }
 
-  render(): string {
-    const lines: string[] = [
+  /** One store call: its operation, duration, and the kind of failure (undefined: it succeeded). */
+  observeStore(op: string, seconds: number, errorKind: string | undefined): void {
+    let h = this.storeLatency.get(op);
+    if (h === undefined) {
+      h = new Histogram(STORE_BUCKETS);
+      this.storeLatency.set(op, h);
+    }
+    h.observe(seconds);
+    if (errorKind !== undefined) bump(this.storeErrors, errorKind);
+  }
+
+  /** An answer given from the last verified version because the store could not be asked. */
+  staleResponse(route: string): void {
+    bump(this.stale, route);
+  }
+
+  /** Bytes the store returned that failed verification (kind: pointer, pinned, history, signature). */
+  damagedObject(kind: string): void {
+    bump(this.damaged, kind);
+  }
+
+  render(gauges: Gauges): string {
+    const out: string[] = [
       "# HELP bootstream_http_requests_total HTTP requests by route, method and status.",
       "# TYPE bootstream_http_requests_total counter",
     ];
     for (const [key, n] of [...this.requests].sort()) {
       const [route, method, status] = key.split("\u0000");
-      lines.push(
-        `bootstream_http_requests_total{route="${route}",method="${method}",status="${status}"} ${n}`,
-      );
+      out.push(`bootstream_http_requests_total{route="${route}",method="${method}",status="${status}"} ${n}`);
     }
-    lines.push(
-      "# HELP bootstream_http_response_bytes_total Response body bytes sent, by route.",
-      "# TYPE bootstream_http_response_bytes_total counter",
+    counter(
+      out,
+      "bootstream_http_response_bytes_total",
+      "Response body bytes sent, by route.",
+      "route",
+      this.bytes,
     );
-    for (const [route, n] of [...this.bytes].sort())
-      lines.push(`bootstream_http_response_bytes_total{route="${route}"} ${n}`);
-    lines.push(
+    out.push(
       "# HELP bootstream_http_request_duration_seconds Time to answer a request, by route.",
       "# TYPE bootstream_http_request_duration_seconds histogram",
     );
-    for (const [route, h] of [...this.latency].sort()) {
-      BUCKETS.forEach((le, i) => {
-        lines.push(
-          `bootstream_http_request_duration_seconds_bucket{route="${route}",le="${le}"} ${h.counts[i]}`,
-        );
-      });
-      lines.push(`bootstream_http_request_duration_seconds_bucket{route="${route}",le="+Inf"} ${h.count}`);
-      lines.push(`bootstream_http_request_duration_seconds_sum{route="${route}"} ${h.sum}`);
-      lines.push(`bootstream_http_request_duration_seconds_count{route="${route}"} ${h.count}`);
-    }
-    return `${lines.join("\n")}\n`;
+    for (const [route, h] of [...this.latency].sort())
+      h.render("bootstream_http_request_duration_seconds", `route="${route}"`, out);
+    out.push(
+      "# HELP bootstream_store_request_duration_seconds Time a store call took (until its deadline at most), by operation.",
+      "# TYPE bootstream_store_request_duration_seconds histogram",
+    );
+    for (const [op, h] of [...this.storeLatency].sort())
+      h.render("bootstream_store_request_duration_seconds", `op="${op}"`, out);
+    counter(
+      out,
+      "bootstream_store_errors_total",
+      "Store calls that failed, by kind (timeout, io, unauthorized, ...).",
+      "kind",
+      this.storeErrors,
+    );
+    counter(
+      out,
+      "bootstream_stale_responses_total",
+      "Answers given from the last verified version because the store could not be read, by route.",
+      "route",
+      this.stale,
+    );
+    counter(
+      out,
+      "bootstream_damaged_objects_total",
+      "Objects read from the store that failed verification and were not served, by kind.",
+      "kind",
+      this.damaged,
+    );
+    out.push(
+      "# HELP bootstream_cached_objects Verified objects held for serving.",
+      "# TYPE bootstream_cached_objects gauge",
+      `bootstream_cached_objects ${gauges.cachedObjects}`,
+      "# HELP bootstream_cached_bytes Bytes of the verified objects held for serving.",
+      "# TYPE bootstream_cached_bytes gauge",
+      `bootstream_cached_bytes ${gauges.cachedBytes}`,
+      "# HELP bootstream_store_up Whether the last store call succeeded (1) or failed (0).",
+      "# TYPE bootstream_store_up gauge",
+      `bootstream_store_up ${gauges.storeUp ? 1 : 0}`,
+    );
+    return `${out.join("\n")}\n`;
   }
 }

@@ -1,13 +1,10 @@
 /**
- * In-memory copies of store objects for serving: bytes, strong ETag (sha256), and the gzip
- * and brotli encodings made once per version. An entry is revalidated against the store
- * when it is older than `revalidateMs`, so a publish shows up within that time without a
- * restart; concurrent requests share one revalidation.
+ * A verified store object as serve holds it: bytes, strong ETag (sha256), and the gzip and
+ * brotli encodings made once per version; plus content negotiation. The catalog
+ * (catalog.ts) decides which version is current.
  */
-import { createHash } from "node:crypto";
 import { promisify } from "node:util";
 import { brotliCompress, constants, gzip } from "node:zlib";
-import type { Store } from "../storage/store.ts";
 
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
@@ -34,97 +31,8 @@ export interface ServedObject {
   pinnedId?: string;
 }
 
-/** peek() answer when the cache cannot tell without asking the store. */
-export const UNKNOWN = Symbol("unknown");
-
-interface Slot {
-  object: ServedObject | undefined;
-  checkedAt: number;
-  pending: Promise<ServedObject | undefined> | undefined;
-}
-
 /** Bodies smaller than this are sent as they are: compression would not pay for itself. */
 export const MIN_COMPRESS_BYTES = 256;
-
-export class ObjectCache {
-  private readonly slots = new Map<string, Slot>();
-
-  constructor(
-    private readonly store: Store,
-    private readonly revalidateMs: number,
-    private readonly maxEntries = 10_000,
-  ) {}
-
-  /** What is cached for `key` if it is fresh enough to serve without asking the store. */
-  peek(key: string): ServedObject | undefined | typeof UNKNOWN {
-    const slot = this.slots.get(key);
-    if (slot === undefined || Date.now() - slot.checkedAt >= this.revalidateMs) return UNKNOWN;
-    return slot.object;
-  }
-
-  /** The current object at `key`, or undefined when the store has none. */
-  async get(key: string): Promise<ServedObject | undefined> {
-    const now = Date.now();
-    let slot = this.slots.get(key);
-    if (slot !== undefined && now - slot.checkedAt < this.revalidateMs) return slot.object;
-    if (slot?.pending) return slot.pending;
-    if (slot === undefined) {
-      if (this.slots.size >= this.maxEntries) this.evictOldest();
-      slot = { object: undefined, checkedAt: 0, pending: undefined };
-      this.slots.set(key, slot);
-    }
-    const s = slot;
-    s.pending = this.refresh(key, s.object).then(
-      (object) => {
-        s.object = object;
-        s.checkedAt = Date.now();
-        s.pending = undefined;
-        return object;
-      },
-      (error: unknown) => {
-        s.pending = undefined;
-        throw error;
-      },
-    );
-    return s.pending;
-  }
-
-  /** Forget what is cached for `key` (after this server itself wrote it). */
-  invalidate(key: string): void {
-    this.slots.delete(key);
-  }
-
-  private evictOldest(): void {
-    const first = this.slots.keys().next();
-    if (!first.done) this.slots.delete(first.value);
-  }
-
-  private async refresh(key: string, previous: ServedObject | undefined): Promise<ServedObject | undefined> {
-    if (previous !== undefined) {
-      const tag = await this.store.head(key);
-      if (tag === previous.storeTag) return previous;
-      if (tag === undefined) return undefined;
-    }
-    const object = await this.store.get(key);
-    if (object === undefined) return undefined;
-    const body = Buffer.from(object.body.buffer, object.body.byteOffset, object.body.byteLength);
-    const sha256 = createHash("sha256").update(body).digest("hex");
-    if (previous !== undefined && previous.sha256 === sha256) return { ...previous, storeTag: object.etag };
-    const now = Date.now();
-    return {
-      key,
-      body,
-      etag: `"${sha256}"`,
-      sha256,
-      lastModified: new Date(Math.floor(now / 1000) * 1000).toUTCString(),
-      lastModifiedMs: Math.floor(now / 1000) * 1000,
-      storeTag: object.etag,
-      encoded: {},
-      ready: {},
-      variants: new Map(),
-    };
-  }
-}
 
 /** The body in the best encoding the client accepts (precompressed once per version). */
 export async function encodedBody(object: ServedObject, encoding: Encoding): Promise<Buffer> {

@@ -1,28 +1,28 @@
 /**
- * The authenticated publish API: `PUT /streams/<name>.json` (with optional If-Match on the
- * pointer's ETag) and `POST /v1/publish`. Both run the same publish path as the CLI.
+ * The authenticated publish API: `PUT /streams/<name>.json` and `POST /v1/publish` (both with
+ * optional If-Match / If-None-Match on the pointer's ETag). Both run the same publish path as the CLI.
  * Only a request with a valid bearer token may write; bodies are size- and time-limited.
  * The name a request writes under is the one in its URL (or ?name=), checked against the one
  * stream name rule, and the body's own `stream` must be that same name: a body cannot be
  * published under a name it does not carry.
+ *
+ * `If-Match` / `If-None-Match` are parsed here (RFC 9110 §13.1) into a precondition
+ * on the pointer that the publish path checks against the version it reads and swaps from, in
+ * one conditional write (src/publish/publish.ts): 20 racers with the same If-Match give one
+ * winner and 19 × 412, and the losers leave nothing behind.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { BootstreamError, toBootstreamError } from "../errors.ts";
-import { checkStreamName, pointerKey } from "../publish/layout.ts";
-import { type PublishOptions, publishStream } from "../publish/publish.ts";
+import type { IncomingMessage } from "node:http";
+import { BootstreamError } from "../errors.ts";
+import { checkStreamName } from "../publish/layout.ts";
+import { type PointerPrecondition, type PublishOptions, publishStream } from "../publish/publish.ts";
 import { decodeDocument } from "../schema/parse.ts";
-import { sha256Hex } from "../storage/fs.ts";
 import type { Store } from "../storage/store.ts";
-import { clientError, type Reply, sendError, sendJson } from "./respond.ts";
+import { type HttpReply, jsonReply } from "./respond.ts";
 import type { WriteRoute } from "./routes.ts";
 
 export interface PublishApiOptions {
   store: Store;
-  /** Server paths no client may see in an error message. */
-  hide: readonly string[];
-  /** Logs a server-side failure in full (the client gets its code only). */
-  logFailure(error: BootstreamError): void;
   tokens: readonly string[];
   publish: Pick<PublishOptions, "policy" | "signer" | "signerKeys" | "retries">;
   maxBodyBytes: number;
@@ -41,28 +41,14 @@ function tokenAccepted(presented: string, tokens: readonly string[]): boolean {
   return ok;
 }
 
-interface Denial {
-  error: BootstreamError;
-  /** 401 asks for credentials (with a challenge); 403 refuses the ones given. */
-  status: 401 | 403;
-}
-
-function authorize(req: IncomingMessage, tokens: readonly string[]): Denial | undefined {
+/** Throws UNAUTHORIZED (no credentials: 401 with a challenge) or FORBIDDEN (not accepted: 403). */
+function authorize(req: IncomingMessage, tokens: readonly string[]): void {
   const header = req.headers.authorization;
-  if (header === undefined) {
-    return {
-      status: 401,
-      error: new BootstreamError(
-        "UNAUTHORIZED",
-        "publishing needs a bearer token (Authorization: Bearer ...)",
-      ),
-    };
-  }
+  if (header === undefined)
+    throw new BootstreamError("UNAUTHORIZED", "publishing needs a bearer token (Authorization: Bearer ...)");
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (m === null || tokens.length === 0 || !tokenAccepted(m[1] as string, tokens)) {
-    return { status: 403, error: new BootstreamError("UNAUTHORIZED", "the bearer token is not accepted") };
-  }
-  return undefined;
+  if (m === null || tokens.length === 0 || !tokenAccepted(m[1] as string, tokens))
+    throw new BootstreamError("FORBIDDEN", "the bearer token is not accepted");
 }
 
 /** Reads the body up to `max` bytes within `timeoutMs`; 413 or 408 otherwise. */
@@ -70,32 +56,20 @@ function readBody(req: IncomingMessage, max: number, timeoutMs: number): Promise
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"] ?? Number.NaN);
     if (declared > max) {
-      reject(
-        Object.assign(new BootstreamError("TOO_LARGE", `request body larger than ${max} bytes`), {
-          status: 413,
-        }),
-      );
+      reject(new BootstreamError("TOO_LARGE", `request body larger than ${max} bytes`));
       return;
     }
     const chunks: Buffer[] = [];
     let size = 0;
     const timer = setTimeout(() => {
       cleanup();
-      reject(
-        Object.assign(new BootstreamError("USAGE", `request body not received within ${timeoutMs} ms`), {
-          status: 408,
-        }),
-      );
+      reject(new BootstreamError("REQUEST_TIMEOUT", `request body not received within ${timeoutMs} ms`));
     }, timeoutMs);
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > max) {
         cleanup();
-        reject(
-          Object.assign(new BootstreamError("TOO_LARGE", `request body larger than ${max} bytes`), {
-            status: 413,
-          }),
-        );
+        reject(new BootstreamError("TOO_LARGE", `request body larger than ${max} bytes`));
         return;
       }
       chunks.push(chunk);
@@ -120,92 +94,99 @@ function readBody(req: IncomingMessage, max: number, timeoutMs: number): Promise
   });
 }
 
-/** Strips quotes and the -gzip/-br suffix of our ETags, giving the sha256 they name. */
-function etagSha(tag: string): string {
-  return tag
-    .trim()
-    .replace(/^W\//, "")
-    .replace(/^"|"$/g, "")
-    .replace(/-(gzip|br)$/, "");
+interface EntityTag {
+  weak: boolean;
+  opaque: string;
 }
 
-/** Closes the connection after an early error answer, so an unread body is not parsed as the next request. */
-function refuse(
-  req: IncomingMessage,
-  res: ServerResponse,
-  error: BootstreamError,
-  status?: number,
-  headers: Record<string, string> = {},
-): Reply {
-  res.setHeader("connection", "close");
-  const r =
-    status === undefined
-      ? sendError(res, error, false, headers)
-      : sendJson(res, status, { error: clientError(error, []) }, false, headers);
-  req.resume();
-  return r;
+/** Empty list elements (RFC 9110 §5.6.1: a recipient accepts them) and the comma after each. */
+const LIST_GAP = /[\t ]*(?:,[\t ]*)*/y;
+/** One entity-tag (§8.8.3: etagc is %x21 / %x23-7E / obs-text, so it may hold commas). */
+const ENTITY_TAG = /(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"[\t ]*(?:,|$)/y;
+
+/** `*`, or the list of entity-tags of an If-Match / If-None-Match field; USAGE when malformed. */
+function parseEntityTags(field: string, value: string): "*" | EntityTag[] {
+  if (value.trim() === "*") return "*";
+  const tags: EntityTag[] = [];
+  let at = 0;
+  for (;;) {
+    LIST_GAP.lastIndex = at;
+    LIST_GAP.exec(value);
+    at = LIST_GAP.lastIndex;
+    if (at >= value.length) break;
+    ENTITY_TAG.lastIndex = at;
+    const m = ENTITY_TAG.exec(value);
+    if (m === null) {
+      throw new BootstreamError(
+        "USAGE",
+        `${field} must be * or a list of entity tags like "<sha256>", got ${JSON.stringify(value.slice(0, 200))}`,
+      );
+    }
+    tags.push({ weak: m[1] !== undefined, opaque: m[2] as string });
+    at = ENTITY_TAG.lastIndex;
+  }
+  if (tags.length === 0) throw new BootstreamError("USAGE", `${field} is empty`);
+  return tags;
 }
 
+/** Our ETags: the sha256 of the identity bytes, `-gzip` / `-br` for encoded forms of them. */
+const OUR_TAG = /^([0-9a-f]{64})(?:-gzip|-br)?$/;
+
+/** The sha256s that `tags` name; other tags name nothing we serve, so they match nothing. */
+function namedShas(tags: readonly EntityTag[]): string[] {
+  return tags.flatMap((t) => OUR_TAG.exec(t.opaque)?.[1] ?? []);
+}
+
+/**
+ * The precondition on the pointer from If-Match (strong comparison: a weak tag never matches)
+ * and If-None-Match (weak comparison: W/ is ignored), or undefined without either.
+ */
+export function pointerPrecondition(
+  ifMatch: string | undefined,
+  ifNoneMatch: string | undefined,
+): PointerPrecondition | undefined {
+  const pre: PointerPrecondition = {};
+  if (ifMatch !== undefined) {
+    const tags = parseEntityTags("If-Match", ifMatch);
+    pre.ifMatch = tags === "*" ? "*" : namedShas(tags.filter((t) => !t.weak));
+  }
+  if (ifNoneMatch !== undefined) {
+    const tags = parseEntityTags("If-None-Match", ifNoneMatch);
+    pre.ifNoneMatch = tags === "*" ? "*" : namedShas(tags);
+  }
+  return ifMatch === undefined && ifNoneMatch === undefined ? undefined : pre;
+}
+
+/**
+ * Runs one API publish; throws a BootstreamError for every refusal (the server turns it into
+ * the answer, and closes the connection when the request body was not read).
+ */
 export async function handlePublish(
   req: IncomingMessage,
-  res: ServerResponse,
   route: WriteRoute,
   api: PublishApiOptions,
   query: URLSearchParams,
-): Promise<Reply> {
-  const denied = authorize(req, api.tokens);
-  if (denied) {
-    const challenge = denied.status === 401 ? { "www-authenticate": 'Bearer realm="bootstream"' } : {};
-    return refuse(req, res, denied.error, denied.status, challenge);
-  }
-  let body: Buffer;
-  try {
-    body = await readBody(req, api.maxBodyBytes, api.bodyTimeoutMs);
-  } catch (error) {
-    return refuse(req, res, toBootstreamError(error), (error as { status?: number }).status);
-  }
+): Promise<HttpReply> {
+  authorize(req, api.tokens);
+  // HTTP preconditions name a version of the pointer of the stream published (for POST too: a
+  // condition a server does not evaluate must not be taken as met). The publish checks them
+  // against the version it swaps from; a check here and a swap there would let two racers win.
+  const pre = pointerPrecondition(req.headers["if-match"], req.headers["if-none-match"]);
+  const body = await readBody(req, api.maxBodyBytes, api.bodyTimeoutMs);
   const given = route.kind === "publish-put" ? route.name : (query.get("name") ?? undefined);
-  try {
-    const name = given === undefined ? undefined : checkStreamName(given);
-    checkBodyName(body, name);
-    if (route.kind === "publish-put") {
-      // HTTP preconditions on the pointer, checked before anything is written.
-      const current = await api.store.get(pointerKey(route.name));
-      const ifMatch = req.headers["if-match"];
-      const ifNoneMatch = req.headers["if-none-match"];
-      const currentSha = current ? sha256Hex(current.body) : undefined;
-      if (
-        ifMatch !== undefined &&
-        (currentSha === undefined ||
-          (ifMatch.trim() !== "*" && !ifMatch.split(",").some((t) => etagSha(t) === currentSha)))
-      ) {
-        throw new BootstreamError(
-          "CONFLICT",
-          `${pointerKey(route.name)} is no longer the version named by If-Match`,
-          { path: pointerKey(route.name) },
-        );
-      }
-      if (ifNoneMatch?.trim() === "*" && current !== undefined) {
-        throw new BootstreamError("CONFLICT", `${pointerKey(route.name)} already exists (If-None-Match: *)`, {
-          path: pointerKey(route.name),
-        });
-      }
-    }
-    const result = await publishStream(api.store, body, {
-      ...api.publish,
-      ...(name !== undefined ? { name } : {}),
-      ...(query.get("force") === "true" ? { force: true } : {}),
-    });
-    api.invalidate(result.name);
-    return sendJson(res, result.pointerMoved ? 201 : 200, result, false, {
-      etag: `"${result.sha256}"`,
-      location: `/streams/${result.name}/${result.id}.json`,
-    });
-  } catch (error) {
-    const e = toBootstreamError(error);
-    if (e.httpStatus >= 500) api.logFailure(e);
-    return sendError(res, e, false, {}, api.hide);
-  }
+  const name = given === undefined ? undefined : checkStreamName(given);
+  checkBodyName(body, name);
+  const result = await publishStream(api.store, body, {
+    ...api.publish,
+    ...(name !== undefined ? { name } : {}),
+    ...(query.get("force") === "true" ? { force: true } : {}),
+    ...(pre !== undefined ? { pointerPrecondition: pre } : {}),
+  });
+  api.invalidate(result.name);
+  return jsonReply(result.pointerMoved ? 201 : 200, result, {
+    etag: `"${result.sha256}"`,
+    location: `/streams/${result.name}/${result.id}.json`,
+  });
 }
 
 /**

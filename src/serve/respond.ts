@@ -1,64 +1,99 @@
-/** Writing small complete responses (JSON, text) with the headers every answer carries. */
+/**
+ * Replies as data. A route handler returns an HttpReply (status, headers, body) and one
+ * function writes it, so every answer carries the same base headers and every error reaches
+ * HTTP through one path: its code's status from the error table (src/errors.ts), plus the
+ * headers that status calls for (Allow, Retry-After, WWW-Authenticate).
+ */
 import type { ServerResponse } from "node:http";
 import type { BootstreamError, ErrorCode } from "../errors.ts";
 
-export interface Reply {
+export interface HttpReply {
+  status: number;
+  headers: Record<string, string | number>;
+  /** Omitted for 304 and empty answers; never written for HEAD. */
+  body?: Buffer;
+}
+
+/** What was sent, for the access log and metrics. */
+export interface Sent {
   status: number;
   bytes: number;
 }
 
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  value: unknown,
-  head: boolean,
-  extra: Record<string, string> = {},
-): Reply {
+const BASE = { "x-content-type-options": "nosniff" } as const;
+
+export function jsonReply(status: number, value: unknown, headers: Record<string, string> = {}): HttpReply {
   const body = Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
-  res.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": body.byteLength,
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-    ...extra,
-  });
-  res.end(head ? undefined : body);
-  return { status, bytes: head ? 0 : body.byteLength };
+  return {
+    status,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": body.byteLength,
+      "cache-control": "no-store",
+      ...BASE,
+      ...headers,
+    },
+    body,
+  };
 }
 
-/** Answers with an error as a client may see it (see clientError); `hide` names server paths. */
-export function sendError(
-  res: ServerResponse,
-  error: BootstreamError,
-  head = false,
-  extra: Record<string, string> = {},
-  hide: readonly string[] = [],
-): Reply {
-  return sendJson(res, error.httpStatus, { error: clientError(error, hide) }, head, extra);
-}
-
-export function sendText(
-  res: ServerResponse,
+export function textReply(
   status: number,
   type: string,
   text: string,
-  head: boolean,
-): Reply {
+  headers: Record<string, string> = {},
+): HttpReply {
   const body = Buffer.from(text);
-  res.writeHead(status, {
-    "content-type": type,
-    "content-length": body.byteLength,
-    "cache-control": "no-cache",
-    "x-content-type-options": "nosniff",
-  });
-  res.end(head ? undefined : body);
-  return { status, bytes: head ? 0 : body.byteLength };
+  return {
+    status,
+    headers: {
+      "content-type": type,
+      "content-length": body.byteLength,
+      "cache-control": "no-cache",
+      ...BASE,
+      ...headers,
+    },
+    body,
+  };
+}
+
+/** Writes a reply; HEAD gets the headers only. */
+export function writeReply(res: ServerResponse, reply: HttpReply, head: boolean): Sent {
+  res.writeHead(reply.status, reply.headers);
+  if (head || reply.body === undefined) {
+    res.end();
+    return { status: reply.status, bytes: 0 };
+  }
+  res.end(reply.body);
+  return { status: reply.status, bytes: reply.body.byteLength };
+}
+
+/** Seconds a client should wait before retrying while the store is unavailable. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** Headers a status calls for (RFC 9110): the challenge, the allowed methods, when to retry. */
+export interface ErrorContext {
+  /** For METHOD_NOT_ALLOWED: the methods the path allows. */
+  allow?: readonly string[];
+  /** Server paths no client may see in a message. */
+  hide?: readonly string[];
+}
+
+/** The one way an error becomes an HTTP answer. */
+export function errorReply(error: BootstreamError, context: ErrorContext = {}): HttpReply {
+  const headers: Record<string, string> = {};
+  if (error.code === "UNAUTHORIZED") headers["www-authenticate"] = 'Bearer realm="bootstream"';
+  if (error.code === "METHOD_NOT_ALLOWED" && context.allow) headers.allow = context.allow.join(", ");
+  if (error.code === "UNAVAILABLE" || error.code === "TIMEOUT")
+    headers["retry-after"] = String(RETRY_AFTER_SECONDS);
+  return jsonReply(error.httpStatus, { error: clientError(error, context.hide ?? []) }, headers);
 }
 
 /** What a client is told instead of the details of a server-side failure. */
 const SERVER_SIDE: Partial<Record<ErrorCode, string>> = {
   IO: "the store could not be read or written, or holds damaged data; the server log has the details",
   TIMEOUT: "the store did not answer in time; the server log has the details",
+  UNAVAILABLE: "the store is unavailable and this server holds no verified copy of this object; retry later",
 };
 
 /**

@@ -1,40 +1,46 @@
 /**
- * `bootstream serve`: the published store over HTTP. Built on node:http with a small route
- * table (no framework: a bare handler already reaches most of nginx's rate for these small
- * files, and every layer added costs requests per second; see bench/serve.ts).
+ * `bootstream serve`: the published store over HTTP, as a production origin. The route
+ * table (routes.ts) maps requests to the handlers here; handlers return replies as data
+ * (respond.ts), errors included, so one function writes every answer. What is served comes
+ * from the catalog (catalog.ts): the last verified version of each object, which keeps
+ * answering when the store fails or hangs (every store call has a deadline).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createHash } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { resolve } from "node:path";
-import { BootstreamError, toBootstreamError } from "../errors.ts";
+import { BootstreamError, type ErrorCode, toBootstreamError } from "../errors.ts";
 import { parseHistory } from "../publish/history.ts";
-import { historyKey, pointerKey } from "../publish/layout.ts";
+import { historyKey, pointerKey, signatureKey } from "../publish/layout.ts";
 import type { PublishOptions } from "../publish/publish.ts";
 import { isStreamName } from "../schema/names.ts";
 import { checkDocument } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
+import { withDeadline } from "../storage/deadline.ts";
 import type { Store } from "../storage/store.ts";
+import type { CacheDir } from "./cache-dir.ts";
+import { Catalog, type Found } from "./catalog.ts";
+import { cacheControlPolicy, encodingFor, fileReply } from "./conditional.ts";
+import { readiness, StoreHealth } from "./health.ts";
 import type { Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
-import {
-  type Encoding,
-  encodedBody,
-  MIN_COMPRESS_BYTES,
-  negotiateEncoding,
-  ObjectCache,
-  type ServedObject,
-  UNKNOWN,
-} from "./objects.ts";
+import { encodedBody, type ServedObject } from "./objects.ts";
 import { type PageHistoryEntry, renderIndexPage, renderStreamPage, type StreamSummary } from "./page.ts";
-import { handlePublish, type PublishApiOptions } from "./publish-api.ts";
-import { type Reply, sendError, sendJson, sendText } from "./respond.ts";
-import { allowedMethods, type FileClass, matchRead, matchWrite, type Route, routeLabel } from "./routes.ts";
+import { handlePublish } from "./publish-api.ts";
+import { errorReply, type HttpReply, jsonReply, type Sent, textReply, writeReply } from "./respond.ts";
+import { type FastHandler, type Handler, type Match, type RouteRequest, Router } from "./router.ts";
+import { acceptParams, type FileClass, type FileTarget, fileTarget, routeTable } from "./routes.ts";
 
 export interface ServeOptions {
   store: Store;
   logger: Logger;
-  /** How stale a cached object may be before it is checked against the store again. */
+  /** How stale a mutable object (pointer, history) may be before it is checked against the store again. */
   revalidateMs?: number;
+  /** Deadline of every store read; a write gets five times as long. Default 2000. */
+  storeTimeoutMs?: number;
+  /** max-age of the pointer and history answers, in seconds. Default 60. */
+  pointerMaxAgeSeconds?: number;
+  /** Verified objects persisted across restarts (serve --cache-dir), already loaded. */
+  cacheDir?: { cache: CacheDir; objects: Parameters<Catalog["seed"]>[0] };
   /** Bearer tokens accepted by the publish API; none disables publishing. */
   tokens?: readonly string[];
   publish?: Pick<PublishOptions, "policy" | "signer" | "signerKeys" | "retries">;
@@ -42,48 +48,215 @@ export interface ServeOptions {
   bodyTimeoutMs?: number;
 }
 
-type FileRoute = Extract<Route, { kind: "file" }>;
-
-const CACHE_CONTROL: Record<FileClass, string> = {
-  pointer: "public, max-age=60",
-  history: "public, max-age=60",
-  pinned: "public, max-age=31536000, immutable",
-};
-
+export const DEFAULT_STORE_TIMEOUT_MS = 2_000;
 const MAX_URL_LENGTH = 4096;
 
-/** Whether an If-None-Match header names this version (any of its encodings). */
-function matchesEtag(header: string, object: ServedObject): boolean {
-  if (header.trim() === "*") return true;
-  for (const raw of header.split(",")) {
-    const tag = raw.trim().replace(/^W\//, "");
-    if (tag === object.etag || tag === `"${object.sha256}-gzip"` || tag === `"${object.sha256}-br"`)
-      return true;
-  }
-  return false;
+/** Kinds of store failure, as the metrics label them. */
+function errorKind(code: ErrorCode): string {
+  return code === "TIMEOUT" ? "timeout" : code === "UNAUTHORIZED" ? "unauthorized" : code.toLowerCase();
 }
+
+/** Which class of store object a key is, for verification and metrics. */
+function keyClass(key: string): FileClass | "signature" {
+  if (key.endsWith(".asc")) return "signature";
+  if (key.endsWith("/history.json")) return "history";
+  return /^streams\/[^/]+\.json$/.test(key) ? "pointer" : "pinned";
+}
+
+const SIGNATURE_ARMOR = /^\s*-----BEGIN PGP SIGNATURE-----/;
 
 export class StreamServer {
   readonly metrics = new Metrics();
-  private readonly cache: ObjectCache;
+  readonly health: StoreHealth;
+  /** The store with a deadline on every call, observed for metrics and readiness. */
+  readonly store: Store;
+  private readonly catalog: Catalog;
+  private readonly router: Router;
+  private readonly cacheControl: Record<FileClass, string>;
+  private readonly revalidateMs: number;
+  private readonly targets = new WeakMap<Readonly<Record<string, string>>, FileTarget>();
   private readonly parsedStreams = new WeakMap<ServedObject, Stream | null>();
   private readonly parsedHistory = new WeakMap<ServedObject, PageHistoryEntry[]>();
   private readonly pages = new WeakMap<ServedObject, { historyEtag: string; html: string }>();
   private listing: { at: number; value: Promise<StreamSummary[]> } | undefined;
+  private lastListing: StreamSummary[] | undefined;
 
   /** Server paths no client may see (the store's location, as given and resolved). */
   private readonly hide: readonly string[];
 
   constructor(private readonly options: ServeOptions) {
-    this.cache = new ObjectCache(options.store, options.revalidateMs ?? 500);
+    const timeout = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+    this.health = new StoreHealth((up, error) =>
+      up
+        ? options.logger.log("warn", "store answers again", {})
+        : options.logger.log("error", "store unavailable; serving verified copies", {
+            code: error?.code,
+            error: error?.message,
+          }),
+    );
+    this.revalidateMs = options.revalidateMs ?? 500;
+    this.store = withDeadline(options.store, {
+      readMs: timeout,
+      writeMs: timeout * 5,
+      observe: (op, seconds, error) => {
+        this.metrics.observeStore(op, seconds, error && errorKind(error.code));
+        // The store is down when its check fails or any call misses its deadline; a failed
+        // read of one key (a link, damage) or a refused write (CONFLICT) is the store answering.
+        if (op === "check" || error?.code === "TIMEOUT") this.health.record(error);
+        if (error && error.httpStatus >= 500)
+          options.logger.log("debug", "store call failed", { op, code: error.code, error: error.message });
+      },
+    });
+    this.catalog = new Catalog({
+      store: this.store,
+      revalidateMs: this.revalidateMs,
+      immutable: (key) => keyClass(key.replace(/\.asc$/, "")) === "pinned",
+      storeUp: () => this.health.up,
+      verify: (key, body) => this.verify(key, body),
+      onDamaged: (key, error) => {
+        this.metrics.damagedObject(keyClass(key));
+        options.logger.log("error", "damaged object in the store, not served", { key, error: error.message });
+      },
+      ...(options.cacheDir ? { cacheDir: options.cacheDir.cache } : {}),
+    });
+    if (options.cacheDir) this.catalog.seed(options.cacheDir.objects);
+    this.cacheControl = cacheControlPolicy(options.pointerMaxAgeSeconds ?? 60);
+    this.router = new Router(
+      routeTable({
+        file: (cls, signature) => this.fileHandlers(cls, signature),
+        indexPage: async () => htmlReply(renderIndexPage(await this.streams())),
+        streamPage: (request) => this.streamPage(request),
+        streamList: async () =>
+          jsonReply(200, { streams: await this.streams() }, { "cache-control": "public, max-age=10" }),
+        livez: () => jsonReply(200, { status: "ok" }),
+        readyz: () => this.readyz(),
+        metrics: () => textReply(200, "text/plain; version=0.0.4; charset=utf-8", this.renderMetrics()),
+        publish: (request) => this.publish(request),
+      }),
+      acceptParams,
+    );
     const { location } = options.store;
     this.hide = location.startsWith("s3://") ? [location] : [...new Set([resolve(location), location])];
   }
 
-  /** Answers an error; a server-side one goes to the log in full, to the client as its code only. */
-  private fail(req: IncomingMessage, res: ServerResponse, error: BootstreamError, head = false): Reply {
+  private renderMetrics(): string {
+    const { objects, bytes } = this.cachedStats();
+    return this.metrics.render({ cachedObjects: objects, cachedBytes: bytes, storeUp: this.health.up });
+  }
+
+  private cachedStats(): { objects: number; bytes: number } {
+    return this.catalog.stats();
+  }
+
+  /** Starts the store heartbeat readiness is built on. */
+  start(): Promise<void> {
+    return this.health.start(this.store, Math.max(1000, this.revalidateMs));
+  }
+
+  stop(): void {
+    this.health.stop();
+  }
+
+  /** The request handler, for node:http. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
+    let label = "unmatched";
+    const finish = (sent: Sent) => this.observe(req, label, sent, started);
+    const url = req.url ?? "/";
+    const method = req.method ?? "GET";
+    const head = method === "HEAD";
+    let reply: HttpReply | Promise<HttpReply>;
+    try {
+      const target = this.requestTarget(url);
+      const match = this.router.match(method, target.path);
+      if (match.kind !== "route") {
+        reply = this.noRoute(match, method, target.path);
+      } else {
+        label = match.label;
+        const request: RouteRequest = {
+          req,
+          path: target.path,
+          query: target.query,
+          head,
+          params: match.params,
+          label,
+        };
+        // Fast path: a fresh object in memory is answered without a promise.
+        const fast = match.fast?.(request);
+        reply = fast ?? match.handler(request);
+      }
+    } catch (error) {
+      reply = this.errorAnswer(req, toBootstreamError(error));
+    }
+    if (!(reply instanceof Promise)) {
+      finish(writeReply(res, reply, head));
+      return;
+    }
+    reply
+      .catch((error: unknown) => this.errorAnswer(req, toBootstreamError(error)))
+      .then((r) => {
+        if (res.headersSent) return finish({ status: r.status, bytes: 0 });
+        finish(writeReply(res, r, head));
+      });
+  };
+
+  private observe(req: IncomingMessage, label: string, sent: Sent, started: number): void {
+    const seconds = (performance.now() - started) / 1000;
+    this.metrics.observe(label, req.method ?? "", sent.status, sent.bytes, seconds);
+    const { logger } = this.options;
+    if (logger.enabled("info")) {
+      logger.log("info", "request", {
+        method: req.method,
+        url: (req.url ?? "").slice(0, 256),
+        route: label,
+        status: sent.status,
+        bytes: sent.bytes,
+        ms: Math.round(seconds * 1e5) / 100,
+        remote: req.socket.remoteAddress,
+      });
+    }
+  }
+
+  /** Path and query of the request target; absolute form (RFC 9112 3.2.2) is served by its path. */
+  private requestTarget(url: string): { path: string; query: URLSearchParams } {
+    if (url.length > MAX_URL_LENGTH)
+      throw new BootstreamError("URI_TOO_LONG", `request URL longer than ${MAX_URL_LENGTH} characters`);
+    let target = url;
+    if (!url.startsWith("/")) {
+      // What a client talking to a proxy sends; the host is not ours to act on. `*`, garbage: 400.
+      const path = absoluteFormPath(url);
+      if (path === undefined) throw new BootstreamError("USAGE", "the request target must be a path");
+      target = path;
+    }
+    const q = target.indexOf("?");
+    if (q === -1) return { path: target, query: EMPTY_QUERY };
+    return { path: target.slice(0, q), query: new URLSearchParams(target.slice(q + 1)) };
+  }
+
+  private noRoute(match: Exclude<Match, { kind: "route" }>, method: string, path: string): HttpReply {
+    if (match.kind === "method-not-allowed") {
+      return errorReply(
+        new BootstreamError(
+          "METHOD_NOT_ALLOWED",
+          `${method} is not allowed here; use ${match.allow.join(", ")}`,
+        ),
+        { allow: match.allow },
+      );
+    }
+    throw new BootstreamError("NOT_FOUND", `nothing at ${path.slice(0, 200)}`);
+  }
+
+  /** The one way a failure becomes an answer: logged in full when it is the server's, sent as its code. */
+  private errorAnswer(req: IncomingMessage, error: BootstreamError): HttpReply {
     if (error.httpStatus >= 500) this.logFailure(req, error);
-    return sendError(res, error, head, {}, this.hide);
+    const reply = errorReply(error, { hide: this.hide });
+    // A request body left unread must not be parsed as the next request.
+    if (!req.complete) {
+      reply.headers.connection = "close";
+      req.resume();
+    }
+    if (error.code === "USAGE" && !req.url?.startsWith("/")) reply.headers.connection = "close";
+    return reply;
   }
 
   private logFailure(req: IncomingMessage, error: BootstreamError): void {
@@ -94,288 +267,96 @@ export class StreamServer {
     });
   }
 
-  private readonly routes = new Map<string, Route>();
-
-  /** matchRead, remembered for paths that matched (bounded, so odd paths cannot grow it). */
-  private routeOf(path: string): Route | undefined {
-    let route = this.routes.get(path);
-    if (route === undefined) {
-      route = matchRead(path);
-      if (route !== undefined && this.routes.size < 10_000) this.routes.set(path, route);
+  /** Bytes read from the store are served only once they prove to be what their key holds. */
+  private async verify(key: string, body: Buffer): Promise<void> {
+    const damaged = (why: string) => new BootstreamError("IO", `${key} in the store ${why}`, { path: key });
+    const kind = keyClass(key);
+    if (kind === "signature") {
+      if (!SIGNATURE_ARMOR.test(body.subarray(0, 256).toString("latin1")))
+        throw damaged("is not an armored OpenPGP signature");
+      return;
     }
-    return route;
+    if (kind === "history") {
+      try {
+        parseHistory(body, key);
+      } catch (error) {
+        throw damaged(`is not a valid history (${toBootstreamError(error).message.split("\n")[0]})`);
+      }
+      return;
+    }
+    const check = checkDocument(body, { kind: "stream" });
+    if (check.issues.length > 0) throw damaged(`is not a valid stream (${check.issues[0]?.message ?? ""})`);
+    if (kind === "pinned") {
+      // A pinned copy must hash to the digest its history entry records (when there is one yet).
+      const m = /^streams\/([^/]+)\/([^/]+)\.json$/.exec(key);
+      const entries = m ? await this.historyEntries(m[1] as string).catch(() => undefined) : undefined;
+      const entry = entries?.entries.find((e) => e.id === m?.[2]);
+      const sha = createHash("sha256").update(body).digest("hex");
+      if (entry !== undefined && entry.sha256 !== sha)
+        throw damaged(`hashes to ${sha}, but its history entry records ${entry.sha256}`);
+    }
   }
 
-  /** The request handler, for node:http. */
-  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const started = process.hrtime.bigint();
-    let route: Route | undefined;
-    const finish = (reply: Reply) => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const label = routeLabel(route);
-      this.metrics.observe(label, req.method ?? "", reply.status, reply.bytes, seconds);
-      const { logger } = this.options;
-      if (logger.enabled("info")) {
-        logger.log("info", "request", {
-          method: req.method,
-          url: (req.url ?? "").slice(0, 256),
-          route: label,
-          status: reply.status,
-          bytes: reply.bytes,
-          ms: Math.round(seconds * 1e5) / 100,
-          remote: req.socket.remoteAddress,
-        });
-      }
+  private target(cls: FileClass, signature: boolean, params: Readonly<Record<string, string>>): FileTarget {
+    let target = this.targets.get(params);
+    if (target === undefined) {
+      target = fileTarget(cls, signature, params);
+      this.targets.set(params, target);
+    }
+    return target;
+  }
+
+  private fileHandlers(cls: FileClass, signature: boolean): readonly [Handler, FastHandler] {
+    const fast: FastHandler = ({ req, params }) => {
+      const target = this.target(cls, signature, params);
+      const object = this.catalog.peek(target.key);
+      if (typeof object !== "object") return undefined;
+      if (cls === "pointer" && object.pinnedId === undefined) return undefined;
+      return fileReply(req.headers, target, object, this.cacheControl);
     };
-    // Fast path: a fresh cached file answers synchronously, without promises.
-    const method = req.method;
-    if (method === "GET" || method === "HEAD") {
-      const url = req.url ?? "/";
-      const q = url.indexOf("?");
-      const fast = this.routeOf(q === -1 ? url : url.slice(0, q));
-      if (fast?.kind === "file") {
-        const reply = this.tryFastFile(req, res, fast, method === "HEAD");
-        if (reply !== undefined) {
-          route = fast;
-          finish(reply);
-          return;
-        }
-      }
-    }
-    this.dispatch(req, res, (r) => {
-      route = r;
-    }).then(finish, (error: unknown) => {
-      const e = toBootstreamError(error);
-      if (!res.headersSent) finish(this.fail(req, res, e));
-      else {
-        this.logFailure(req, e);
-        res.destroy();
-        finish({ status: 500, bytes: 0 });
-      }
-    });
-  };
-
-  private async dispatch(
-    req: IncomingMessage,
-    res: ServerResponse,
-    setRoute: (r: Route) => void,
-  ): Promise<Reply> {
-    let url = req.url ?? "/";
-    if (url.length > MAX_URL_LENGTH) return this.tooLong(res);
-    if (!url.startsWith("/")) {
-      // Absolute form (RFC 9112 3.2.2, what a client talking to a proxy sends): serve the
-      // path it names; the host is not ours to act on. Anything else (`*`, garbage) is 400.
-      const path = absoluteFormPath(url);
-      if (path === undefined) {
-        res.setHeader("connection", "close");
-        return this.fail(req, res, new BootstreamError("USAGE", "the request target must be a path"));
-      }
-      url = path;
-    }
-    const q = url.indexOf("?");
-    const path = q === -1 ? url : url.slice(0, q);
-    const method = req.method ?? "GET";
-    const head = method === "HEAD";
-    if (method === "GET" || head) {
-      const route = this.routeOf(path);
-      if (route === undefined)
-        return this.fail(
-          req,
-          res,
-          new BootstreamError("NOT_FOUND", `nothing at ${path.slice(0, 200)}`),
-          head,
-        );
-      setRoute(route);
-      return this.read(req, res, route, head);
-    }
-    const write = matchWrite(method, path);
-    if (write !== undefined) {
-      setRoute(write);
-      return handlePublish(req, res, write, this.publishApi(req), new URL(url, "http://x").searchParams);
-    }
-    const allowed = allowedMethods(path);
-    if (allowed.length === 0)
-      return this.fail(req, res, new BootstreamError("NOT_FOUND", `nothing at ${path.slice(0, 200)}`));
-    return sendJson(
-      res,
-      405,
-      { error: { code: "USAGE", message: `${method} is not allowed here; use ${allowed.join(", ")}` } },
-      false,
-      {
-        allow: allowed.join(", "),
-      },
-    );
-  }
-
-  private tooLong(res: ServerResponse): Reply {
-    return sendJson(
-      res,
-      414,
-      { error: { code: "USAGE", message: `request URL longer than ${MAX_URL_LENGTH} characters` } },
-      false,
-    );
-  }
-
-  private publishApi(req: IncomingMessage): PublishApiOptions {
-    return {
-      store: this.options.store,
-      hide: this.hide,
-      logFailure: (error) => this.logFailure(req, error),
-      tokens: this.options.tokens ?? [],
-      publish: this.options.publish ?? {},
-      maxBodyBytes: this.options.maxBodyBytes ?? 16 * 1024 * 1024,
-      bodyTimeoutMs: this.options.bodyTimeoutMs ?? 15_000,
-      invalidate: (name) => {
-        for (const key of [
-          pointerKey(name),
-          `${pointerKey(name)}.asc`,
-          historyKey(name),
-          `${historyKey(name)}.asc`,
-        ])
-          this.cache.invalidate(key);
-        this.listing = undefined;
-      },
+    const handler: Handler = async ({ req, params, label }) => {
+      const target = this.target(cls, signature, params);
+      const found = await this.catalog.get(target.key);
+      const object = this.found(found, label, target.key);
+      if (cls === "pointer" && object.pinnedId === undefined) await this.namePinnedCopy(target.name, object);
+      const encoding = encodingFor(req.headers, target);
+      if (encoding !== "identity") await encodedBody(object, encoding);
+      const reply = fileReply(req.headers, target, object, this.cacheControl);
+      if (reply === undefined)
+        throw new BootstreamError("IO", `could not encode ${target.key} as ${encoding}`);
+      return reply;
     };
+    return [handler, fast];
   }
 
-  private async read(req: IncomingMessage, res: ServerResponse, route: Route, head: boolean): Promise<Reply> {
-    switch (route.kind) {
-      case "file":
-        return this.sendFile(req, res, route, head);
-      case "health":
-        return this.health(req, res, head);
-      case "metrics":
-        return sendText(res, 200, "text/plain; version=0.0.4; charset=utf-8", this.metrics.render(), head);
-      case "stream-list":
-        return sendJson(res, 200, { streams: await this.streams() }, head, {
-          "cache-control": "public, max-age=10",
-        });
-      case "index-page":
-        return sendText(res, 200, "text/html; charset=utf-8", renderIndexPage(await this.streams()), head);
-      case "stream-page":
-        return this.streamPage(req, res, route.name, head);
-      default:
-        return this.fail(req, res, new BootstreamError("NOT_FOUND", "no such route"), head);
-    }
+  /** The object a lookup found, counting a stale answer; NOT_FOUND when the store has none. */
+  private found(found: Found, label: string, key: string): ServedObject {
+    if (found.object === undefined) throw new BootstreamError("NOT_FOUND", `no ${key}`);
+    if (found.stale) this.metrics.staleResponse(label);
+    return found.object;
   }
 
-  /** Writes a cached file synchronously; undefined when an encoding is not made yet. */
-  private writeFile(
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: FileRoute,
-    object: ServedObject,
-    head: boolean,
-  ): Reply | undefined {
-    const inm = req.headers["if-none-match"];
-    const ims = inm === undefined ? req.headers["if-modified-since"] : undefined;
-    const notModified =
-      inm !== undefined
-        ? matchesEtag(inm, object)
-        : ims !== undefined && Date.parse(ims) >= object.lastModifiedMs;
-    const encoding = route.signature ? "identity" : negotiateEncoding(req.headers["accept-encoding"]);
-    let body = object.body;
-    let actual: Encoding = "identity";
-    if (encoding !== "identity" && object.body.byteLength >= MIN_COMPRESS_BYTES) {
-      const encoded = object.ready[encoding];
-      if (encoded === undefined) return undefined;
-      body = encoded;
-      actual = encoding;
-    }
-    const status = notModified ? 304 : 200;
-    const key = `${route.class}|${route.signature}|${actual}|${status}`;
-    let headers = object.variants.get(key);
-    if (headers === undefined) {
-      headers = this.fileHeaders(route, object, actual, status, body.byteLength);
-      object.variants.set(key, headers);
-    }
-    res.writeHead(status, headers);
-    if (status === 304 || head) {
-      res.end();
-      return { status, bytes: 0 };
-    }
-    res.end(body);
-    return { status, bytes: body.byteLength };
-  }
-
-  private fileHeaders(
-    route: FileRoute,
-    object: ServedObject,
-    encoding: Encoding,
-    status: number,
-    length: number,
-  ): Record<string, string | number> {
-    const headers: Record<string, string | number> = {};
-    if (status === 200)
-      headers["content-type"] = route.signature ? "application/pgp-signature" : "application/json";
-    headers["cache-control"] =
-      route.signature && route.class === "pointer" ? "public, max-age=60" : CACHE_CONTROL[route.class];
-    headers["last-modified"] = object.lastModified;
-    headers.etag = encoding === "identity" ? object.etag : `"${object.sha256}-${encoding}"`;
-    if (!route.signature) headers.vary = "Accept-Encoding";
-    // Names the pinned copy these bytes equal, so a client can fetch its .asc without racing a publish.
-    if (route.class === "pointer" && object.pinnedId !== undefined) {
-      headers["content-location"] =
-        `/streams/${route.name}/${object.pinnedId}.json${route.signature ? ".asc" : ""}`;
-    }
-    headers["x-content-type-options"] = "nosniff";
-    if (status === 200) {
-      if (encoding !== "identity") headers["content-encoding"] = encoding;
-      headers["content-length"] = length;
-    }
-    return headers;
-  }
-
-  /** The synchronous path for files that are cached, fresh and fully prepared. */
-  tryFastFile(req: IncomingMessage, res: ServerResponse, route: FileRoute, head: boolean): Reply | undefined {
-    const object = this.cache.peek(route.key);
-    if (object === UNKNOWN || object === undefined) return undefined;
-    if (route.class === "pointer" && object.pinnedId === undefined) return undefined;
-    return this.writeFile(req, res, route, object, head);
-  }
-
-  private async sendFile(
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: FileRoute,
-    head: boolean,
-  ): Promise<Reply> {
-    const object = await this.cache.get(route.key);
-    if (object === undefined)
-      return this.fail(req, res, new BootstreamError("NOT_FOUND", `no ${route.key}`), head);
-    if (route.class === "pointer" && object.pinnedId === undefined) {
-      const id = await this.pinnedIdOf(route.name, object);
-      if (id !== undefined) object.pinnedId = id;
-    }
-    const encoding = route.signature ? "identity" : negotiateEncoding(req.headers["accept-encoding"]);
-    if (encoding !== "identity") await encodedBody(object, encoding);
-    const reply = this.writeFile(req, res, route, object, head);
-    if (reply === undefined) throw new BootstreamError("IO", `could not encode ${route.key} as ${encoding}`);
-    return reply;
+  /** Finds which pinned copy the pointer equals (for Content-Location); history may lag a publish. */
+  private async namePinnedCopy(name: string, pointer: ServedObject): Promise<void> {
+    const history = await this.historyEntries(name).catch(() => undefined);
+    const id = history?.entries.find((e) => e.sha256 === pointer.sha256)?.id;
+    if (id === undefined) return;
+    pointer.pinnedId = id;
+    this.catalog.persist(pointer);
   }
 
   private async historyEntries(
     name: string,
   ): Promise<{ object: ServedObject | undefined; entries: PageHistoryEntry[] }> {
-    const object = await this.cache.get(historyKey(name));
+    const { object } = await this.catalog.get(historyKey(name));
     if (object === undefined) return { object, entries: [] };
     let entries = this.parsedHistory.get(object);
     if (entries === undefined) {
-      try {
-        entries = parseHistory(object.body, historyKey(name)).entries;
-      } catch (error) {
-        // The page and Content-Location go without history; the operator learns why.
-        this.options.logger.log("error", "unreadable history", { error: toBootstreamError(error).message });
-        entries = [];
-      }
+      // The catalog verified it parses; parse errors cannot reach here.
+      entries = parseHistory(object.body, historyKey(name)).entries;
       this.parsedHistory.set(object, entries);
     }
     return { object, entries };
-  }
-
-  private async pinnedIdOf(name: string, pointer: ServedObject): Promise<string | undefined> {
-    const { entries } = await this.historyEntries(name);
-    return entries.find((e) => e.sha256 === pointer.sha256)?.id;
   }
 
   private streamOf(object: ServedObject): Stream | undefined {
@@ -388,75 +369,112 @@ export class StreamServer {
     return stream ?? undefined;
   }
 
-  private async streamPage(
-    req: IncomingMessage,
-    res: ServerResponse,
-    name: string,
-    head: boolean,
-  ): Promise<Reply> {
-    const pointer = await this.cache.get(pointerKey(name));
+  private async streamPage({ params, label }: RouteRequest): Promise<HttpReply> {
+    const name = params.name as string;
+    const found = await this.catalog.get(pointerKey(name));
+    const pointer = found.object;
     const stream = pointer ? this.streamOf(pointer) : undefined;
     if (pointer === undefined || stream === undefined)
-      return this.fail(req, res, new BootstreamError("NOT_FOUND", `no stream ${name}`), head);
-    const history = await this.historyEntries(name);
+      throw new BootstreamError("NOT_FOUND", `no stream ${name}`);
+    if (found.stale) this.metrics.staleResponse(label);
+    const history = await this.historyEntries(name).catch(() => ({ object: undefined, entries: [] }));
     const historyEtag = history.object?.etag ?? "";
     let page = this.pages.get(pointer);
     if (page === undefined || page.historyEtag !== historyEtag) {
-      const signed = (await this.cache.get(`${pointerKey(name)}.asc`)) !== undefined;
-      page = { historyEtag, html: renderStreamPage(name, stream, history.entries, signed) };
+      const signature = await this.catalog.get(signatureKey(pointerKey(name))).catch(() => undefined);
+      page = {
+        historyEtag,
+        html: renderStreamPage(name, stream, history.entries, signature?.object !== undefined),
+      };
       this.pages.set(pointer, page);
     }
-    return sendText(res, 200, "text/html; charset=utf-8", page.html, head);
+    return htmlReply(page.html);
   }
 
-  /** Every stream in the store, listed at most once per revalidation interval. */
+  /** Every stream in the store, listed at most once per revalidation interval; the last list when the store fails. */
   private streams(): Promise<StreamSummary[]> {
     const now = Date.now();
-    if (this.listing && now - this.listing.at < (this.options.revalidateMs ?? 500)) return this.listing.value;
-    const value = (async () => {
-      const keys = await this.options.store.list("streams/");
-      const names = keys
-        .map((k) => /^streams\/([^/]+)\.json$/.exec(k)?.[1])
-        .filter((n): n is string => n !== undefined && isStreamName(n));
-      const out: StreamSummary[] = [];
-      for (const name of names) {
-        const pointer = await this.cache.get(pointerKey(name));
-        const stream = pointer ? this.streamOf(pointer) : undefined;
-        if (stream === undefined) continue;
-        const releases: Record<string, string> = {};
-        for (const [arch, entry] of Object.entries(stream.architectures)) {
-          releases[arch] = [...new Set(Object.values(entry.artifacts).map((p) => p.release))].join(",");
+    if (this.listing && now - this.listing.at < this.revalidateMs) return this.listing.value;
+    const value = this.listStreams().then(
+      (list) => {
+        this.lastListing = list;
+        return list;
+      },
+      (error: unknown) => {
+        this.listing = undefined;
+        if (this.lastListing !== undefined) {
+          this.metrics.staleResponse("stream-list");
+          return this.lastListing;
         }
-        out.push({ name, lastModified: stream.metadata["last-modified"], releases });
-      }
-      return out;
-    })();
+        throw toBootstreamError(error).code === "TIMEOUT" || toBootstreamError(error).httpStatus >= 500
+          ? new BootstreamError("UNAVAILABLE", "the store cannot be listed and no earlier list is held", {
+              cause: error,
+            })
+          : error;
+      },
+    );
     this.listing = { at: now, value };
-    value.catch(() => {
-      this.listing = undefined;
-    });
     return value;
   }
 
-  /** Healthy only while the store itself answers (a vanished store is not an empty one). */
-  private async health(req: IncomingMessage, res: ServerResponse, head: boolean): Promise<Reply> {
-    try {
-      await this.options.store.check();
-      await this.streams();
-      return sendJson(res, 200, { status: "ok" }, head);
-    } catch (error) {
-      const e = toBootstreamError(error);
-      this.logFailure(req, e);
-      const code = e.httpStatus >= 500 ? e.code : "IO";
-      return sendJson(
-        res,
-        503,
-        { status: "unavailable", error: { code, message: "the store is unavailable" } },
-        head,
-      );
+  private async listStreams(): Promise<StreamSummary[]> {
+    const keys = await this.store.list("streams/");
+    const names = keys
+      .map((k) => /^streams\/([^/]+)\.json$/.exec(k)?.[1])
+      .filter((n): n is string => n !== undefined && isStreamName(n));
+    const out: StreamSummary[] = [];
+    for (const name of names) {
+      const pointer = (await this.catalog.get(pointerKey(name)).catch(() => undefined))?.object;
+      const stream = pointer ? this.streamOf(pointer) : undefined;
+      if (stream === undefined) continue;
+      const releases: Record<string, string> = {};
+      for (const [arch, entry] of Object.entries(stream.architectures)) {
+        releases[arch] = [...new Set(Object.values(entry.artifacts).map((p) => p.release))].join(",");
+      }
+      out.push({ name, lastModified: stream.metadata["last-modified"], releases });
     }
+    return out;
+  }
+
+  /** 200 ok or degraded (serving verified copies while the store is down), 503 when nothing can be served. */
+  private readyz(): HttpReply {
+    const report = readiness(this.health, this.cachedStats());
+    return jsonReply(report.status === "unavailable" ? 503 : 200, report);
+  }
+
+  private async publish({ req, params, query, label }: RouteRequest): Promise<HttpReply> {
+    const route =
+      label === "publish-put"
+        ? { kind: "publish-put" as const, name: params.name as string }
+        : { kind: "publish-post" as const };
+    return handlePublish(
+      req,
+      route,
+      {
+        store: this.store,
+        tokens: this.options.tokens ?? [],
+        publish: this.options.publish ?? {},
+        maxBodyBytes: this.options.maxBodyBytes ?? 16 * 1024 * 1024,
+        bodyTimeoutMs: this.options.bodyTimeoutMs ?? 15_000,
+        invalidate: (name) => {
+          for (const key of [
+            pointerKey(name),
+            signatureKey(pointerKey(name)),
+            historyKey(name),
+            signatureKey(historyKey(name)),
+          ])
+            this.catalog.invalidate(key);
+          this.listing = undefined;
+        },
+      },
+      query,
+    );
   }
 }
+
+const EMPTY_QUERY = new URLSearchParams();
+
+const htmlReply = (html: string) => textReply(200, "text/html; charset=utf-8", html);
 
 /** The path (and query) of an absolute-form request target, or undefined if it is none. */
 function absoluteFormPath(target: string): string | undefined {
@@ -467,51 +485,4 @@ function absoluteFormPath(target: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-export interface RunningServer {
-  url: string;
-  server: Server;
-  streamServer: StreamServer;
-  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes. */
-  close(graceMs?: number): Promise<void>;
-}
-
-export async function startServer(
-  options: ServeOptions & { host?: string; port?: number },
-): Promise<RunningServer> {
-  const streamServer = new StreamServer(options);
-  const server = createServer(
-    { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
-    streamServer.handle,
-  );
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(
-        new BootstreamError(
-          "IO",
-          `cannot listen on ${options.host ?? "127.0.0.1"}:${options.port ?? 8080}: ${error.code ?? error.message}`,
-          { cause: error },
-        ),
-      ),
-    );
-    server.listen(options.port ?? 8080, options.host ?? "127.0.0.1", () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  return {
-    url: `http://${host}:${address.port}`,
-    server,
-    streamServer,
-    close(graceMs = 10_000) {
-      return new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-        server.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
-    },
-  };
 }

@@ -19,6 +19,7 @@ import {
   contentTypeOf,
   type Leftover,
   type PutOptions,
+  type ReadOptions,
   type Store,
   type StoredObject,
 } from "./store.ts";
@@ -45,6 +46,11 @@ function unquote(etag: string | undefined): string {
 function networkReason(error: unknown): string {
   const e = error as { code?: string; name?: string; message?: string; errors?: { code?: string }[] };
   return e.code ?? e.errors?.[0]?.code ?? e.name ?? e.message ?? String(error);
+}
+
+/** The SDK's per-call options for a caller's abort signal. */
+function abortable(options: ReadOptions): { abortSignal?: AbortSignal } {
+  return options.signal ? { abortSignal: options.signal } : {};
 }
 
 function statusOf(error: unknown): number | undefined {
@@ -78,9 +84,9 @@ export class S3Store implements Store {
     this.conditionalClient = new S3Client({ ...config, maxAttempts: 1 });
   }
 
-  async check(): Promise<void> {
+  async check(options: ReadOptions = {}): Promise<void> {
     try {
-      await this.conditionalClient.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      await this.conditionalClient.send(new HeadBucketCommand({ Bucket: this.bucket }), abortable(options));
     } catch (error) {
       const status = statusOf(error);
       if (status === 404)
@@ -114,10 +120,13 @@ export class S3Store implements Store {
     return this.prefix + key;
   }
 
-  async get(key: string): Promise<StoredObject | undefined> {
+  async get(key: string, options: ReadOptions = {}): Promise<StoredObject | undefined> {
     const k = this.key(key); // a bad key is USAGE, before any request
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k }));
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: k }),
+        abortable(options),
+      );
       const body = await out.Body?.transformToByteArray();
       return { body: body ?? new Uint8Array(), etag: unquote(out.ETag) };
     } catch (error) {
@@ -126,10 +135,13 @@ export class S3Store implements Store {
     }
   }
 
-  async head(key: string): Promise<string | undefined> {
+  async head(key: string, options: ReadOptions = {}): Promise<string | undefined> {
     const k = this.key(key);
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k }));
+      const out = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: k }),
+        abortable(options),
+      );
       return unquote(out.ETag);
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
@@ -197,7 +209,7 @@ export class S3Store implements Store {
     return this.put(key, body, ifMatch === null ? { IfNoneMatch: "*" } : { IfMatch: ifMatch }, options);
   }
 
-  async list(prefix: string): Promise<string[]> {
+  async list(prefix: string, options: ReadOptions = {}): Promise<string[]> {
     const keys: string[] = [];
     let token: string | undefined;
     try {
@@ -208,6 +220,7 @@ export class S3Store implements Store {
             Prefix: this.prefix + prefix,
             ...(token ? { ContinuationToken: token } : {}),
           }),
+          abortable(options),
         );
         for (const item of out.Contents ?? []) if (item.Key) keys.push(item.Key.slice(this.prefix.length));
         token = out.IsTruncated ? out.NextContinuationToken : undefined;

@@ -15,6 +15,11 @@ export interface StoredObject {
   etag: string;
 }
 
+/** Lets a caller abandon a read (serve aborts store calls that pass their deadline). */
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
 export interface PutOptions {
   contentType?: string;
   cacheControl?: string;
@@ -48,10 +53,10 @@ export interface Store {
    * there, or a bucket that answers. Commands that only read (serve, fsck) call it first, so a
    * typo in --store is an error, not an empty store.
    */
-  check(): Promise<void>;
-  get(key: string): Promise<StoredObject | undefined>;
+  check(options?: ReadOptions): Promise<void>;
+  get(key: string, options?: ReadOptions): Promise<StoredObject | undefined>;
   /** The current version tag, or undefined when the key does not exist. */
-  head(key: string): Promise<string | undefined>;
+  head(key: string, options?: ReadOptions): Promise<string | undefined>;
   /** Creates `key`; CONFLICT when it already exists. */
   putNew(key: string, body: Uint8Array, options?: PutOptions): Promise<string>;
   /**
@@ -60,7 +65,7 @@ export interface Store {
    */
   putIfMatch(key: string, body: Uint8Array, ifMatch: string | null, options?: PutOptions): Promise<string>;
   /** Keys under a prefix, sorted. */
-  list(prefix: string): Promise<string[]>;
+  list(prefix: string, options?: ReadOptions): Promise<string[]>;
   delete(key: string): Promise<void>;
   /** Locks and temporaries under a prefix (none on object storage). */
   leftovers(prefix: string): Promise<Leftover[]>;

@@ -1,0 +1,59 @@
+/**
+ * Starting and stopping the HTTP server: listen, node:http's own timeouts (a slow client
+ * cannot hold a socket forever), the store heartbeat, and a graceful close that lets
+ * in-flight requests finish and writes the cache directory out.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { BootstreamError } from "../errors.ts";
+import { type ServeOptions, StreamServer } from "./server.ts";
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  streamServer: StreamServer;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startServer(
+  options: ServeOptions & { host?: string; port?: number },
+): Promise<RunningServer> {
+  const streamServer = new StreamServer(options);
+  await streamServer.start();
+  const server = createServer(
+    { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+    streamServer.handle,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        new BootstreamError(
+          "IO",
+          `cannot listen on ${options.host ?? "127.0.0.1"}:${options.port ?? 8080}: ${error.code ?? error.message}`,
+          { cause: error },
+        ),
+      ),
+    );
+    server.listen(options.port ?? 8080, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    server,
+    streamServer,
+    async close(graceMs = 10_000) {
+      streamServer.stop();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      await options.cacheDir?.cache.flush();
+    },
+  };
+}
