@@ -116,8 +116,11 @@ export class Catalog {
     s.pending ??= this.refresh(key, s).finally(() => {
       s.pending = undefined;
     });
-    // The store failed a moment ago: answer now, let the pending call find out if it is back.
-    if (!s.failing || s.object === undefined) await s.pending;
+    // The store failed a moment ago (for this key, or its check): answer now with the
+    // verified copy, and let the pending call find out whether the store is back.
+    const storeDown = s.failing || !this.options.storeUp();
+    if (!storeDown || s.object === undefined) await s.pending;
+    else if (!s.failing) return { object: s.object, stale: true };
     if (!s.failing) return { object: s.object, stale: false };
     if (s.object !== undefined) return { object: s.object, stale: true };
     if (s.objectError !== undefined) throw s.objectError;
