@@ -196,9 +196,18 @@ async function ensurePinnedSigned(
   if (existing !== undefined) repaired.push(signatureKey(key));
 }
 
+/** A short random pause: a crowd of racing publishers spreads out instead of re-colliding in lockstep. */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.random() * Math.min(2 + attempt, 20)));
+}
+
+/** Rounds a signature sync rides out while its file keeps changing under concurrent writers. */
+const SIGNATURE_ATTEMPTS = 50;
+
 /**
  * Makes `<key>.asc` a good signature of what `key` holds now; repeats while `key` moves
- * meanwhile (a concurrent publisher), so the last run leaves them matching.
+ * meanwhile (a concurrent publisher), so the last run leaves them matching. Losing the race
+ * for the .asc itself only means looking again: the winner's may already be the right one.
  */
 async function syncSignature(
   store: Store,
@@ -208,15 +217,23 @@ async function syncSignature(
 ): Promise<void> {
   const { signer, signerKeys } = options;
   if (signer === undefined) return;
-  for (let attempt = 0; attempt < 8; attempt++) {
+  for (let attempt = 0; attempt < SIGNATURE_ATTEMPTS; attempt++) {
     const object = await store.get(key);
     if (object === undefined) return;
     const existing = await store.get(signatureKey(key));
     if (!(await signatureGood(object.body, existing?.body, signerKeys, false))) {
-      await overwrite(store, signatureKey(key), encoder.encode(await signer.sign(object.body)));
+      const signature = encoder.encode(await signer.sign(object.body));
+      try {
+        await store.putIfMatch(signatureKey(key), signature, existing?.etag ?? null);
+      } catch (error) {
+        if (!(error instanceof BootstreamError && error.code === "CONFLICT")) throw error;
+        await backoff(attempt);
+        continue;
+      }
       if (signerKeys?.length && !repaired.includes(signatureKey(key))) repaired.push(signatureKey(key));
     }
     if ((await store.head(key)) === object.etag) return;
+    await backoff(attempt);
   }
 }
 
@@ -297,8 +314,7 @@ async function updateHistory(
       const conflict = error instanceof BootstreamError && error.code === "CONFLICT";
       if (!conflict || attempt >= HISTORY_ATTEMPTS || !(await changedSince(store, historyKey(name), etag)))
         throw error;
-      // Jitter spreads a crowd of racing publishers out instead of re-colliding in lockstep.
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(2 + attempt, 20)));
+      await backoff(attempt);
     }
   }
 }

@@ -1,0 +1,296 @@
+/**
+ * The publish API's compare-and-swap is exact (issue 12 point 6): `bootstream serve` processes
+ * over a directory store and over the real S3 server (Ceph RGW), 20 concurrent PUTs carrying the
+ * same If-Match (or If-None-Match: *) give exactly one 200/201 and 19 × 412, history lists the
+ * winner once, the losers leave nothing behind, and fsck is clean. A precondition that already
+ * fails writes nothing at all.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import * as openpgp from "openpgp";
+import { FsStore, type Store } from "../src/storage/index.ts";
+import { S3Store } from "../src/storage/s3.ts";
+import { type RunningBootstream, runBootstream, startBootstream } from "./helpers/cli.ts";
+import { fixtureJson, tempDir } from "./helpers/fixtures.ts";
+import { freshBucket, s3Endpoint } from "./helpers/s3.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: tests mutate deep fixture JSON.
+type Json = Record<string, any>;
+const TOKEN = "cas-test-token";
+const RACERS = 20;
+const sha = (b: string | Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+/**
+ * The stable stream with its own last-modified and generator: racers share two dates (so they
+ * also compete for the same pinned ids) and differ in bytes.
+ */
+function streamText(n: number, lastModified = `2026-08-0${1 + (n % 2)}T00:00:00Z`): string {
+  const s = fixtureJson<Json>("fcos-stable-stream.json");
+  s.metadata["last-modified"] = lastModified;
+  s.metadata.generator = `cas racer ${n}`;
+  return `${JSON.stringify(s, null, 4)}\n`;
+}
+const BASE_TEXT = streamText(-1, "2026-07-21T14:07:12Z");
+
+interface StoreUnderTest {
+  label: string;
+  fresh(): Promise<string>;
+}
+
+const cleanup: string[] = [];
+const STORES: StoreUnderTest[] = [
+  {
+    label: "directory store",
+    fresh: async () => {
+      const dir = tempDir("bootstream-cas-store-");
+      cleanup.push(dir);
+      return dir;
+    },
+  },
+  {
+    label: "S3 (Ceph RGW)",
+    fresh: (() => {
+      let bucket: Promise<string> | undefined;
+      let n = 0;
+      return async () => {
+        bucket ??= freshBucket("cas");
+        return `${await bucket}-${n++}`;
+      };
+    })(),
+  },
+];
+
+function open(location: string): Store {
+  return location.startsWith("s3://")
+    ? new S3Store(location, { endpoint: s3Endpoint() })
+    : new FsStore(location);
+}
+
+/** Every key under streams/ with the sha256 of its bytes. */
+async function snapshot(store: Store): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const key of await store.list("streams/")) {
+    const object = await store.get(key);
+    assert.ok(object, key);
+    out.set(key, sha(object.body));
+  }
+  return out;
+}
+
+async function historyIds(store: Store): Promise<string[]> {
+  const object = await store.get("streams/stable/history.json");
+  assert.ok(object, "history.json exists");
+  return (JSON.parse(new TextDecoder().decode(object.body)) as Json).entries.map((e: Json) => e.id);
+}
+
+let privateKeyFile: string;
+let publicKeyFile: string;
+const servers: RunningBootstream[] = [];
+
+before(async () => {
+  const keyDir = tempDir("bootstream-cas-keys-");
+  cleanup.push(keyDir);
+  const key = await openpgp.generateKey({
+    type: "ecc",
+    curve: "curve25519Legacy",
+    userIDs: [{ name: "bootstream cas test", email: "cas@example.invalid" }],
+    format: "armored",
+  });
+  privateKeyFile = join(keyDir, "sign.asc");
+  publicKeyFile = join(keyDir, "pub.asc");
+  writeFileSync(privateKeyFile, key.privateKey);
+  writeFileSync(publicKeyFile, key.publicKey);
+});
+
+after(async () => {
+  for (const proc of servers) {
+    if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill("SIGKILL");
+    await proc.done;
+  }
+  for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
+});
+
+/** `bootstream serve` with a publish token (and, when signing, --sign-key), on a free port. */
+async function serve(location: string, signed: boolean): Promise<string> {
+  const dir = tempDir("bootstream-cas-serve-");
+  cleanup.push(dir);
+  const tokenFile = join(dir, "tokens");
+  writeFileSync(tokenFile, `${TOKEN}\n`);
+  const proc = startBootstream([
+    "serve",
+    "--store",
+    location,
+    "--port",
+    "0",
+    "--token-file",
+    tokenFile,
+    "--log-level",
+    "warn",
+    ...(signed ? ["--sign-key", privateKeyFile] : []),
+  ]);
+  servers.push(proc);
+  return proc.waitFor(/http:\/\/127\.0\.0\.1:\d+/, 20_000, "stdout");
+}
+
+interface Answer {
+  status: number;
+  json: Json;
+}
+
+async function put(url: string, body: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const res = await fetch(`${url}/streams/stable.json`, {
+    method: "PUT",
+    body,
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", ...headers },
+  });
+  return { status: res.status, json: (await res.json()) as Json };
+}
+
+/** fsck of the store exits 0 (verifying every signature when signing). */
+async function assertFsckClean(location: string, signed: boolean): Promise<void> {
+  const run = await runBootstream(["fsck", "--store", location, ...(signed ? ["--key", publicKeyFile] : [])]);
+  assert.equal(run.code, 0, `fsck: ${run.stdout}${run.stderr}`);
+}
+
+/** Exactly one 2xx, every other answer 412 CONFLICT; returns the winner's index and answer. */
+function oneWinner(answers: readonly Answer[]): { index: number; answer: Answer } {
+  const winners = answers.flatMap((a, index) => (a.status === 200 || a.status === 201 ? [index] : []));
+  const statuses = answers.map((a) => a.status).join(" ");
+  assert.equal(winners.length, 1, `exactly one winner; statuses: ${statuses}`);
+  const index = winners[0] as number;
+  answers.forEach((a, i) => {
+    if (i === index) return;
+    assert.equal(a.status, 412, `racer ${i}: ${JSON.stringify(a.json)}`);
+    assert.equal(a.json.error?.code, "CONFLICT", `racer ${i}: ${JSON.stringify(a.json)}`);
+  });
+  return { index, answer: answers[index] as Answer };
+}
+
+for (const under of STORES) {
+  describe(`publish API compare-and-swap over a ${under.label}`, () => {
+    for (const signed of [false, true]) {
+      const label = signed ? "signed" : "unsigned";
+      it(`${RACERS} concurrent PUTs with the same If-Match: one 201, ${RACERS - 1} x 412, only the winner is added (${label})`, async () => {
+        const location = await under.fresh();
+        const url = await serve(location, signed);
+        const first = await put(url, BASE_TEXT, { "if-none-match": "*" });
+        assert.equal(first.status, 201, JSON.stringify(first.json));
+        const got = await fetch(`${url}/streams/stable.json`);
+        assert.equal(await got.text(), BASE_TEXT);
+        // fetch asks for gzip: the ETag a real client holds names the encoded form.
+        const etag = got.headers.get("etag");
+        assert.equal(etag, `"${sha(BASE_TEXT)}-gzip"`);
+        const store = open(location);
+        const before = await snapshot(store);
+
+        const bodies = Array.from({ length: RACERS }, (_, n) => streamText(n));
+        const answers = await Promise.all(bodies.map((b) => put(url, b, { "if-match": etag as string })));
+        const { index, answer } = oneWinner(answers);
+        assert.equal(answer.status, 201);
+        const winnerText = bodies[index] as string;
+        const winnerKey = `streams/stable/${answer.json.id}.json`;
+        assert.equal(answer.json.sha256, sha(winnerText));
+
+        const afterwards = await snapshot(store);
+        const added = [...afterwards.keys()].filter((k) => !before.has(k)).sort();
+        assert.deepEqual(
+          added,
+          signed ? [winnerKey, `${winnerKey}.asc`] : [winnerKey],
+          "only the winner's copy",
+        );
+        assert.deepEqual(
+          [...before.keys()].filter((k) => !afterwards.has(k)),
+          [],
+          "nothing removed",
+        );
+        // What changed: the pointer (and its .asc) and history (and its .asc); everything else as before.
+        const mutable = new Set([
+          "streams/stable.json",
+          "streams/stable.json.asc",
+          "streams/stable/history.json",
+          "streams/stable/history.json.asc",
+        ]);
+        for (const [key, digest] of before) {
+          if (!mutable.has(key)) assert.equal(afterwards.get(key), digest, `${key} unchanged`);
+        }
+        assert.equal(afterwards.get(winnerKey), sha(winnerText));
+        assert.equal(
+          afterwards.get("streams/stable.json"),
+          sha(winnerText),
+          "the pointer is the winner's bytes",
+        );
+        assert.deepEqual(await historyIds(store), [answer.json.id, "20260721"], "history: winner, base");
+        const served = await fetch(`${url}/streams/stable.json`);
+        assert.equal(await served.text(), winnerText);
+        await assertFsckClean(location, signed);
+      });
+    }
+
+    it("If-None-Match: * from 20 concurrent creators: one 201, the rest 412, only the winner's files", async () => {
+      const location = await under.fresh();
+      const url = await serve(location, true);
+      const bodies = Array.from({ length: RACERS }, (_, n) => streamText(n));
+      const answers = await Promise.all(bodies.map((b) => put(url, b, { "if-none-match": "*" })));
+      const { index, answer } = oneWinner(answers);
+      const winnerKey = `streams/stable/${answer.json.id}.json`;
+      const store = open(location);
+      const keys = [...(await snapshot(store)).keys()].sort();
+      assert.deepEqual(
+        keys,
+        [
+          "streams/stable.json",
+          "streams/stable.json.asc",
+          winnerKey,
+          `${winnerKey}.asc`,
+          "streams/stable/history.json",
+          "streams/stable/history.json.asc",
+        ].sort(),
+      );
+      assert.deepEqual(await historyIds(store), [answer.json.id]);
+      assert.equal(sha((await store.get("streams/stable.json"))?.body ?? ""), sha(bodies[index] as string));
+      await assertFsckClean(location, true);
+    });
+
+    it("a precondition that already fails answers before anything is written", async () => {
+      const location = await under.fresh();
+      const url = await serve(location, true);
+      const missing = await put(url, BASE_TEXT, { "if-match": "*" });
+      assert.equal(missing.status, 412, "If-Match: * on a pointer that does not exist");
+      assert.equal(missing.json.error.code, "CONFLICT");
+      assert.deepEqual([...(await snapshot(open(location))).keys()], [], "nothing written");
+
+      assert.equal((await put(url, BASE_TEXT)).status, 201);
+      const store = open(location);
+      const before = await snapshot(store);
+      const next = streamText(1);
+      const refused: [Record<string, string>, number][] = [
+        [{ "if-match": `"${sha("another version")}"` }, 412],
+        [{ "if-match": `"${sha("a")}", "${sha("b")}-gzip"` }, 412],
+        // Strong comparison: a weak tag never matches, even the current one.
+        [{ "if-match": `W/"${sha(BASE_TEXT)}"` }, 412],
+        [{ "if-none-match": "*" }, 412],
+        // If-None-Match compares weakly: W/ names the current version too.
+        [{ "if-none-match": `W/"${sha(BASE_TEXT)}-br"` }, 412],
+        // Both present: If-Match holds, If-None-Match does not.
+        [{ "if-match": `"${sha(BASE_TEXT)}"`, "if-none-match": `"${sha(BASE_TEXT)}"` }, 412],
+        [{ "if-match": sha(BASE_TEXT) }, 400],
+        [{ "if-match": `"${sha(BASE_TEXT)}" junk` }, 400],
+      ];
+      for (const [headers, status] of refused) {
+        const answer = await put(url, next, headers);
+        assert.equal(answer.status, status, `${JSON.stringify(headers)}: ${JSON.stringify(answer.json)}`);
+        assert.equal(answer.json.error.code, status === 412 ? "CONFLICT" : "USAGE");
+        assert.deepEqual(await snapshot(store), before, `${JSON.stringify(headers)}: nothing written`);
+      }
+      // A list naming the current version among others, as gzip: it holds.
+      const ok = await put(url, next, {
+        "if-match": `"${sha("a")}", "x,y", "${sha(BASE_TEXT)}-gzip"`,
+      });
+      assert.equal(ok.status, 201, JSON.stringify(ok.json));
+      await assertFsckClean(location, true);
+    });
+  });
+}
