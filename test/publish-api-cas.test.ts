@@ -6,14 +6,16 @@
  * fails writes nothing at all.
  */
 import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import * as openpgp from "openpgp";
 import { FsStore, type Store } from "../src/storage/index.ts";
 import { S3Store } from "../src/storage/s3.ts";
-import { type RunningBootstream, runBootstream, startBootstream } from "./helpers/cli.ts";
+import { type RunningBootstream, runBootstream, spawnBootstream, startBootstream } from "./helpers/cli.ts";
 import { fixtureJson, tempDir } from "./helpers/fixtures.ts";
 import { freshBucket, s3Endpoint } from "./helpers/s3.ts";
 
@@ -114,7 +116,7 @@ after(async () => {
 });
 
 /** `bootstream serve` with a publish token (and, when signing, --sign-key), on a free port. */
-async function serve(location: string, signed: boolean): Promise<string> {
+async function serve(location: string, signed: boolean): Promise<{ url: string; log: () => string }> {
   const dir = tempDir("bootstream-cas-serve-");
   cleanup.push(dir);
   const tokenFile = join(dir, "tokens");
@@ -132,7 +134,8 @@ async function serve(location: string, signed: boolean): Promise<string> {
     ...(signed ? ["--sign-key", privateKeyFile] : []),
   ]);
   servers.push(proc);
-  return proc.waitFor(/http:\/\/127\.0\.0\.1:\d+/, 20_000, "stdout");
+  const url = await proc.waitFor(/http:\/\/127\.0\.0\.1:\d+/, 20_000, "stdout");
+  return { url, log: () => proc.output().stderr };
 }
 
 interface Answer {
@@ -155,16 +158,20 @@ async function assertFsckClean(location: string, signed: boolean): Promise<void>
   assert.equal(run.code, 0, `fsck: ${run.stdout}${run.stderr}`);
 }
 
-/** Exactly one 2xx, every other answer 412 CONFLICT; returns the winner's index and answer. */
-function oneWinner(answers: readonly Answer[]): { index: number; answer: Answer } {
+/**
+ * Exactly one 2xx, every other answer 412 CONFLICT; returns the winner's index and answer.
+ * `log` is the server's stderr, shown when an answer is something else.
+ */
+function oneWinner(answers: readonly Answer[], log: () => string): { index: number; answer: Answer } {
   const winners = answers.flatMap((a, index) => (a.status === 200 || a.status === 201 ? [index] : []));
   const statuses = answers.map((a) => a.status).join(" ");
-  assert.equal(winners.length, 1, `exactly one winner; statuses: ${statuses}`);
+  assert.equal(winners.length, 1, `exactly one winner; statuses: ${statuses}; server log:\n${log()}`);
   const index = winners[0] as number;
   answers.forEach((a, i) => {
     if (i === index) return;
-    assert.equal(a.status, 412, `racer ${i}: ${JSON.stringify(a.json)}`);
-    assert.equal(a.json.error?.code, "CONFLICT", `racer ${i}: ${JSON.stringify(a.json)}`);
+    const why = `racer ${i}: ${JSON.stringify(a.json)}; server log:\n${log()}`;
+    assert.equal(a.status, 412, why);
+    assert.equal(a.json.error?.code, "CONFLICT", why);
   });
   return { index, answer: answers[index] as Answer };
 }
@@ -175,7 +182,7 @@ for (const under of STORES) {
       const label = signed ? "signed" : "unsigned";
       it(`${RACERS} concurrent PUTs with the same If-Match: one 201, ${RACERS - 1} x 412, only the winner is added (${label})`, async () => {
         const location = await under.fresh();
-        const url = await serve(location, signed);
+        const { url, log } = await serve(location, signed);
         const first = await put(url, BASE_TEXT, { "if-none-match": "*" });
         assert.equal(first.status, 201, JSON.stringify(first.json));
         const got = await fetch(`${url}/streams/stable.json`);
@@ -188,7 +195,7 @@ for (const under of STORES) {
 
         const bodies = Array.from({ length: RACERS }, (_, n) => streamText(n));
         const answers = await Promise.all(bodies.map((b) => put(url, b, { "if-match": etag as string })));
-        const { index, answer } = oneWinner(answers);
+        const { index, answer } = oneWinner(answers, log);
         assert.equal(answer.status, 201);
         const winnerText = bodies[index] as string;
         const winnerKey = `streams/stable/${answer.json.id}.json`;
@@ -231,10 +238,10 @@ for (const under of STORES) {
 
     it("If-None-Match: * from 20 concurrent creators: one 201, the rest 412, only the winner's files", async () => {
       const location = await under.fresh();
-      const url = await serve(location, true);
+      const { url, log } = await serve(location, true);
       const bodies = Array.from({ length: RACERS }, (_, n) => streamText(n));
       const answers = await Promise.all(bodies.map((b) => put(url, b, { "if-none-match": "*" })));
-      const { index, answer } = oneWinner(answers);
+      const { index, answer } = oneWinner(answers, log);
       const winnerKey = `streams/stable/${answer.json.id}.json`;
       const store = open(location);
       const keys = [...(await snapshot(store)).keys()].sort();
@@ -256,7 +263,7 @@ for (const under of STORES) {
 
     it("a precondition that already fails answers before anything is written", async () => {
       const location = await under.fresh();
-      const url = await serve(location, true);
+      const { url } = await serve(location, true);
       const missing = await put(url, BASE_TEXT, { "if-match": "*" });
       assert.equal(missing.status, 412, "If-Match: * on a pointer that does not exist");
       assert.equal(missing.json.error.code, "CONFLICT");
@@ -291,6 +298,175 @@ for (const under of STORES) {
       });
       assert.equal(ok.status, 201, JSON.stringify(ok.json));
       await assertFsckClean(location, true);
+    });
+  });
+}
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/**
+ * A publisher process with a pointer precondition that pauses after the steps named in
+ * PAUSE_AFTER until `<barriers>/<step>` exists (the API has no such hook, so this drives the
+ * same publish path directly, as a separate process a test can SIGKILL).
+ */
+const LOSER_SCRIPT = `
+import { existsSync, readFileSync } from "node:fs";
+import { publishStream } from ${JSON.stringify(new URL("../src/publish/publish.ts", import.meta.url).href)};
+import { openStore } from ${JSON.stringify(new URL("../src/storage/index.ts", import.meta.url).href)};
+const [location, file, ifMatch, barriers] = process.argv.slice(2);
+const pauses = (process.env.PAUSE_AFTER ?? "").split(",");
+const endpoint = process.env.AWS_ENDPOINT_URL;
+const store = await openStore(location, endpoint ? { endpoint } : {});
+try {
+  await publishStream(store, readFileSync(file), {
+    pointerPrecondition: { ifMatch: [ifMatch] },
+    afterStep: async (step) => {
+      if (!pauses.includes(step)) return;
+      process.stderr.write("paused after " + step + "\\n");
+      while (!existsSync(barriers + "/" + step)) await new Promise((r) => setTimeout(r, 10));
+    },
+  });
+  process.stderr.write("published\\n");
+} catch (error) {
+  process.stderr.write(error.code + ": " + error.message + "\\n");
+  process.exitCode = 1;
+}
+`;
+
+interface Loser {
+  child: ChildProcess;
+  stderr: () => string;
+  paused(step: string): Promise<void>;
+  release(step: string): void;
+  done: Promise<number | null>;
+}
+
+function startLoser(location: string, text: string, ifMatchSha: string, pauseAfter: string[]): Loser {
+  const dir = tempDir("bootstream-cas-loser-");
+  cleanup.push(dir);
+  const script = join(dir, "loser.mts");
+  writeFileSync(script, LOSER_SCRIPT);
+  const file = join(dir, "stream.json");
+  writeFileSync(file, text);
+  const child = spawn(process.execPath, ["--import", "tsx", script, location, file, ifMatchSha, dir], {
+    cwd: ROOT,
+    env: { ...process.env, PAUSE_AFTER: pauseAfter.join(",") },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const done = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  return {
+    child,
+    stderr: () => stderr,
+    async paused(step) {
+      const deadline = Date.now() + 20_000;
+      while (!stderr.includes(`paused after ${step}`)) {
+        assert.ok(child.exitCode === null, `exited before pausing after ${step}: ${stderr}`);
+        assert.ok(Date.now() < deadline, `not paused after ${step}: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    release(step) {
+      writeFileSync(join(dir, step), "");
+    },
+    done,
+  };
+}
+
+/** Publishes with the CLI in its own process (no precondition), --force: lint is not the point. */
+async function publishCli(location: string, text: string): Promise<void> {
+  const dir = tempDir("bootstream-cas-cli-");
+  cleanup.push(dir);
+  const file = join(dir, "stream.json");
+  writeFileSync(file, text);
+  const run = await spawnBootstream(["publish", file, "--store", location, "--force"]);
+  assert.equal(run.code, 0, run.stderr);
+}
+
+async function fsckFindings(location: string): Promise<string> {
+  const run = await runBootstream(["fsck", "--store", location]);
+  assert.equal(run.code === 0, run.stdout === "", `fsck exit ${run.code}: ${run.stdout}${run.stderr}`);
+  return run.stdout;
+}
+
+for (const under of STORES) {
+  describe(`a losing precondition publisher, paused and killed (${under.label})`, () => {
+    const base = sha(BASE_TEXT);
+    const loserText = streamText(0);
+    const otherText = streamText(1);
+
+    it("killed before withdrawing: an orphan copy and its entry, as a CLI conflict leaves; fsck clean", async () => {
+      const location = await under.fresh();
+      await publishCli(location, BASE_TEXT);
+      const loser = startLoser(location, loserText, base, ["history"]);
+      await loser.paused("history");
+      await publishCli(location, otherText);
+      loser.child.kill("SIGKILL");
+      await loser.done;
+      const store = open(location);
+      assert.equal((await historyIds(store)).length, 3, "base, the loser's orphan, the other publish");
+      assert.equal(await fsckFindings(location), "");
+    });
+
+    it("killed between its history entry and its copy: only that copy is left, not in history", async () => {
+      const location = await under.fresh();
+      await publishCli(location, BASE_TEXT);
+      const loser = startLoser(location, loserText, base, ["history", "withdrawn"]);
+      await loser.paused("history");
+      await publishCli(location, otherText);
+      loser.release("history");
+      await loser.paused("withdrawn");
+      loser.child.kill("SIGKILL");
+      await loser.done;
+      const store = open(location);
+      assert.deepEqual(await historyIds(store), ["20260802", "20260721"], "the loser's entry is gone");
+      assert.equal(
+        await fsckFindings(location),
+        "streams/stable/20260801.json: pinned-not-in-history: pinned copy 20260801 is not listed in streams/stable/history.json\n",
+      );
+    });
+
+    it("a publisher of the same bytes reused the loser's copy and won: the loser keeps it (412, fsck clean)", async () => {
+      const location = await under.fresh();
+      await publishCli(location, BASE_TEXT);
+      const loser = startLoser(location, loserText, base, ["history"]);
+      await loser.paused("history");
+      await publishCli(location, loserText);
+      loser.release("history");
+      assert.equal(await loser.done, 1, loser.stderr());
+      assert.match(loser.stderr(), /CONFLICT: .*does not satisfy If-Match/);
+      const store = open(location);
+      assert.deepEqual(await historyIds(store), ["20260801", "20260721"]);
+      assert.equal(sha((await store.get("streams/stable.json"))?.body ?? ""), sha(loserText));
+      assert.equal(sha((await store.get("streams/stable/20260801.json"))?.body ?? ""), sha(loserText));
+      assert.equal(await fsckFindings(location), "");
+    });
+
+    it("the same bytes win while the loser withdraws: it puts its copy back (fsck clean)", async () => {
+      const location = await under.fresh();
+      await publishCli(location, BASE_TEXT);
+      const loser = startLoser(location, loserText, base, ["history", "withdrawn"]);
+      await loser.paused("history");
+      await publishCli(location, otherText);
+      loser.release("history");
+      await loser.paused("withdrawn");
+      // Entry withdrawn, copy not yet deleted: a CLI publish of the same bytes adopts the copy and wins.
+      await publishCli(location, loserText);
+      loser.release("withdrawn");
+      assert.equal(await loser.done, 1, loser.stderr());
+      const store = open(location);
+      assert.equal(sha((await store.get("streams/stable.json"))?.body ?? ""), sha(loserText));
+      const history = JSON.parse(
+        new TextDecoder().decode((await store.get("streams/stable/history.json"))?.body),
+      );
+      const entry = (history as Json).entries.find((e: Json) => e.sha256 === sha(loserText));
+      assert.ok(entry, "history lists the bytes the pointer holds");
+      const copy = await store.get(`streams/stable/${entry.id}.json`);
+      assert.equal(sha(copy?.body ?? ""), sha(loserText), "its pinned copy is there");
+      assert.equal(await fsckFindings(location), "");
     });
   });
 }
