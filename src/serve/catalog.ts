@@ -44,6 +44,8 @@ export interface CatalogOptions {
 }
 
 interface Slot {
+  /** options.immutable(key), decided once per key (the hot path asks on every request). */
+  immutable: boolean;
   object: ServedObject | undefined;
   /** Whether the store has ever answered for this key (object undefined + known = absent). */
   known: boolean;
@@ -82,7 +84,14 @@ export class Catalog {
         loaded.lastModifiedMs,
       );
       if (loaded.pinnedId !== undefined) object.pinnedId = loaded.pinnedId;
-      this.store(loaded.key, { object, known: true, checkedAt: 0, failing: false, pending: undefined });
+      this.store(loaded.key, {
+        immutable: this.options.immutable(loaded.key),
+        object,
+        known: true,
+        checkedAt: 0,
+        failing: false,
+        pending: undefined,
+      });
     }
   }
 
@@ -95,7 +104,7 @@ export class Catalog {
   peek(key: string): ServedObject | undefined | typeof UNKNOWN {
     const slot = this.slots.get(key);
     if (slot === undefined || !slot.known) return UNKNOWN;
-    if (slot.object !== undefined && this.options.immutable(key)) return slot.object;
+    if (slot.object !== undefined && slot.immutable) return slot.object;
     if (slot.failing || Date.now() - slot.checkedAt >= this.options.revalidateMs) return UNKNOWN;
     return slot.object;
   }
@@ -109,7 +118,14 @@ export class Catalog {
         return { object: slot.object, stale: false };
     }
     if (slot === undefined) {
-      slot = { object: undefined, known: false, checkedAt: 0, failing: false, pending: undefined };
+      slot = {
+        immutable: this.options.immutable(key),
+        object: undefined,
+        known: false,
+        checkedAt: 0,
+        failing: false,
+        pending: undefined,
+      };
       this.store(key, slot);
     }
     const s = slot;

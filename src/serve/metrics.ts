@@ -52,10 +52,21 @@ function counter(
   for (const [value, n] of [...values].sort()) out.push(`${name}{${label}="${value}"} ${n}`);
 }
 
+/** The map under `key`, made on first use. */
+function child<K, V extends Map<unknown, unknown>>(parent: Map<K, V>, key: K): V {
+  let map = parent.get(key);
+  if (map === undefined) {
+    map = new Map() as V;
+    parent.set(key, map);
+  }
+  return map;
+}
+
 const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 
 export class Metrics {
-  private readonly requests = new Map<string, number>();
+  /** route -> method -> status -> count (nested: no key string built per request). */
+  private readonly requests = new Map<string, Map<string, Map<number, number>>>();
   private readonly bytes = new Map<string, number>();
   private readonly latency = new Map<string, Histogram>();
   private readonly storeLatency = new Map<string, Histogram>();
@@ -64,7 +75,9 @@ export class Metrics {
   private readonly damaged = new Map<string, number>();
 
   observe(route: string, method: string, status: number, bytes: number, seconds: number): void {
-    bump(this.requests, `${route}\u0000${method}\u0000${status}`);
+    const byMethod = child(this.requests, route);
+    const byStatus = child(byMethod, method);
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
     this.bytes.set(route, (this.bytes.get(route) ?? 0) + bytes);
     let h = this.latency.get(route);
     if (h === undefined) {
@@ -100,10 +113,14 @@ export class Metrics {
       "# HELP bootstream_http_requests_total HTTP requests by route, method and status.",
       "# TYPE bootstream_http_requests_total counter",
     ];
-    for (const [key, n] of [...this.requests].sort()) {
-      const [route, method, status] = key.split("\u0000");
-      out.push(`bootstream_http_requests_total{route="${route}",method="${method}",status="${status}"} ${n}`);
-    }
+    const lines: string[] = [];
+    for (const [route, byMethod] of this.requests)
+      for (const [method, byStatus] of byMethod)
+        for (const [status, n] of byStatus)
+          lines.push(
+            `bootstream_http_requests_total{route="${route}",method="${method}",status="${status}"} ${n}`,
+          );
+    out.push(...lines.sort());
     counter(
       out,
       "bootstream_http_response_bytes_total",
