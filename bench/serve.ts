@@ -110,7 +110,11 @@ try {
   const store = join(dir, "store");
   const env = { ...process.env, ...s3Env() };
   const bucket = `bench-serve-${Date.now()}`;
-  const s3 = new S3Client({ endpoint: env.AWS_ENDPOINT_URL as string, region: "us-east-1", forcePathStyle: true });
+  const s3 = new S3Client({
+    endpoint: env.AWS_ENDPOINT_URL as string,
+    region: "us-east-1",
+    forcePathStyle: true,
+  });
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   s3.destroy();
   for (const target of [store, `s3://${bucket}/streams-root`]) {
