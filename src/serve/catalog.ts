@@ -35,7 +35,7 @@ export interface CatalogOptions {
   /** Whether the store passed its latest check: an answer of "absent" is believed only then. */
   storeUp(): boolean;
   /** Throws (IO) when bytes read from the store must not be served. */
-  verify(key: string, body: Buffer): Promise<void> | void;
+  verify(key: string, body: Buffer, sha256: string): Promise<void> | void;
   /** Persists verified objects, when serve runs with --cache-dir. */
   cacheDir?: CacheDir;
   /** Bytes the store holds for `key` were refused by `verify`. */
@@ -228,7 +228,7 @@ export class Catalog {
         this.persist(previous);
       } else {
         try {
-          await this.options.verify(key, body);
+          await this.options.verify(key, body, sha256);
         } catch (error) {
           const damaged = toBootstreamError(error);
           this.options.onDamaged?.(key, damaged);

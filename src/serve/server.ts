@@ -5,7 +5,6 @@
  * from the catalog (catalog.ts): the last verified version of each object, which keeps
  * answering when the store fails or hangs (every store call has a deadline).
  */
-import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { resolve } from "node:path";
 import { BootstreamError, type ErrorCode, toBootstreamError } from "../errors.ts";
@@ -29,6 +28,7 @@ import { handlePublish } from "./publish-api.ts";
 import { errorReply, type HttpReply, jsonReply, type Sent, textReply, writeReply } from "./respond.ts";
 import { type FastHandler, type Handler, type Match, type RouteRequest, Router } from "./router.ts";
 import { acceptParams, type FileClass, type FileTarget, fileTarget, routeTable } from "./routes.ts";
+import { isImmutableKey, objectKind, verifyObject } from "./verify.ts";
 
 export interface ServeOptions {
   store: Store;
@@ -55,15 +55,6 @@ const MAX_URL_LENGTH = 4096;
 function errorKind(code: ErrorCode): string {
   return code === "TIMEOUT" ? "timeout" : code === "UNAUTHORIZED" ? "unauthorized" : code.toLowerCase();
 }
-
-/** Which class of store object a key is, for verification and metrics. */
-function keyClass(key: string): FileClass | "signature" {
-  if (key.endsWith(".asc")) return "signature";
-  if (key.endsWith("/history.json")) return "history";
-  return /^streams\/[^/]+\.json$/.test(key) ? "pointer" : "pinned";
-}
-
-const SIGNATURE_ARMOR = /^\s*-----BEGIN PGP SIGNATURE-----/;
 
 export class StreamServer {
   readonly metrics = new Metrics();
@@ -110,11 +101,17 @@ export class StreamServer {
     this.catalog = new Catalog({
       store: this.store,
       revalidateMs: this.revalidateMs,
-      immutable: (key) => keyClass(key.replace(/\.asc$/, "")) === "pinned",
+      immutable: isImmutableKey,
       storeUp: () => this.health.up,
-      verify: (key, body) => this.verify(key, body),
+      verify: (key, body, sha256) =>
+        verifyObject(
+          key,
+          body,
+          sha256,
+          async (name) => (await this.historyEntries(name).catch(() => undefined))?.entries,
+        ),
       onDamaged: (key, error) => {
-        this.metrics.damagedObject(keyClass(key));
+        this.metrics.damagedObject(objectKind(key));
         options.logger.log("error", "damaged object in the store, not served", { key, error: error.message });
       },
       ...(options.cacheDir ? { cacheDir: options.cacheDir.cache } : {}),
@@ -265,36 +262,6 @@ export class StreamServer {
       code: error.code,
       error: error.message,
     });
-  }
-
-  /** Bytes read from the store are served only once they prove to be what their key holds. */
-  private async verify(key: string, body: Buffer): Promise<void> {
-    const damaged = (why: string) => new BootstreamError("IO", `${key} in the store ${why}`, { path: key });
-    const kind = keyClass(key);
-    if (kind === "signature") {
-      if (!SIGNATURE_ARMOR.test(body.subarray(0, 256).toString("latin1")))
-        throw damaged("is not an armored OpenPGP signature");
-      return;
-    }
-    if (kind === "history") {
-      try {
-        parseHistory(body, key);
-      } catch (error) {
-        throw damaged(`is not a valid history (${toBootstreamError(error).message.split("\n")[0]})`);
-      }
-      return;
-    }
-    const check = checkDocument(body, { kind: "stream" });
-    if (check.issues.length > 0) throw damaged(`is not a valid stream (${check.issues[0]?.message ?? ""})`);
-    if (kind === "pinned") {
-      // A pinned copy must hash to the digest its history entry records (when there is one yet).
-      const m = /^streams\/([^/]+)\/([^/]+)\.json$/.exec(key);
-      const entries = m ? await this.historyEntries(m[1] as string).catch(() => undefined) : undefined;
-      const entry = entries?.entries.find((e) => e.id === m?.[2]);
-      const sha = createHash("sha256").update(body).digest("hex");
-      if (entry !== undefined && entry.sha256 !== sha)
-        throw damaged(`hashes to ${sha}, but its history entry records ${entry.sha256}`);
-    }
   }
 
   private target(cls: FileClass, signature: boolean, params: Readonly<Record<string, string>>): FileTarget {
