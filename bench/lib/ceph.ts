@@ -23,6 +23,12 @@ export interface CephCluster {
   env: Record<string, string>;
   /** Creates a bucket and returns `s3://bucket/prefix`. */
   freshStore(prefix?: string): Promise<string>;
+  /**
+   * `s3://<one bucket for the cluster's life>/<prefix>`. After radosgw is killed and restarted,
+   * creating a bucket stalls ~30 s (its metadata notify waits for the dead instance's watches to
+   * time out), while object reads and writes do not: fault scenarios use prefixes, not buckets.
+   */
+  storeAt(prefix: string): Promise<string>;
   /** The bytes of `key` under an `s3://bucket/prefix` store, read straight from RGW; undefined if absent. */
   getObject(store: string, key: string): Promise<Buffer | undefined>;
   /** SIGSTOP radosgw: requests hang, as with an overloaded or partitioned store. */
@@ -111,19 +117,25 @@ export async function startCephCluster(): Promise<CephCluster> {
       },
     });
   };
+  let sharedBucket: Promise<string> | undefined;
+  const freshStore = async (prefix = "origin") => {
+    const bucket = `faults-${process.pid}-${Date.now().toString(36)}-${buckets++}`;
+    const client = s3Client();
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    } finally {
+      client.destroy();
+    }
+    return `s3://${bucket}/${prefix}`;
+  };
   return {
     dir,
     endpoint,
     env,
-    async freshStore(prefix = "origin") {
-      const bucket = `faults-${process.pid}-${Date.now().toString(36)}-${buckets++}`;
-      const client = s3Client();
-      try {
-        await client.send(new CreateBucketCommand({ Bucket: bucket }));
-      } finally {
-        client.destroy();
-      }
-      return `s3://${bucket}/${prefix}`;
+    freshStore,
+    async storeAt(prefix) {
+      sharedBucket ??= freshStore("").then((url) => url.replace(/\/+$/, ""));
+      return `${await sharedBucket}/${prefix}`;
     },
     async getObject(store, key) {
       const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(store);

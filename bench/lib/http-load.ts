@@ -89,6 +89,8 @@ export interface LoadOptions {
   pick(replica: number): { path: string; kind: string };
   /** Share of requests sent with If-None-Match of the last ETag seen for that path. */
   conditionalShare?: number;
+  /** Pause of each client between requests (0: back to back). */
+  pauseMs?: number;
 }
 
 export interface Load {
@@ -134,7 +136,8 @@ export function startLoad(options: LoadOptions): Load {
       }
       samples.push(sample);
       // A refused connection fails in microseconds: do not spin the CPU the servers need.
-      if (sample.error) await new Promise((r) => setTimeout(r, 20));
+      const pause = sample.error ? Math.max(20, options.pauseMs ?? 0) : (options.pauseMs ?? 0);
+      if (pause > 0) await new Promise((r) => setTimeout(r, pause));
     }
   };
   const clients: Promise<void>[] = [];
