@@ -468,5 +468,33 @@ for (const under of STORES) {
       assert.equal(sha(copy?.body ?? ""), sha(loserText), "its pinned copy is there");
       assert.equal(await fsckFindings(location), "");
     });
+
+    it("a publisher of the same bytes reused the loser's copy, which is withdrawn before its swap: it puts the copy back", async () => {
+      const location = await under.fresh();
+      await publishCli(location, BASE_TEXT);
+      const loser = startLoser(location, loserText, base, ["history"]);
+      await loser.paused("history");
+      await publishCli(location, otherText);
+      // A CLI publisher of the loser's bytes reuses its copy and entry, and pauses before its swap.
+      const dir = tempDir("bootstream-cas-reuser-");
+      cleanup.push(dir);
+      writeFileSync(join(dir, "stream.json"), loserText);
+      const reuser = startBootstream(["publish", join(dir, "stream.json"), "--store", location, "--force"], {
+        BOOTSTREAM_TEST_PAUSE_AFTER: "history",
+        BOOTSTREAM_TEST_BARRIER: join(dir, "go"),
+      });
+      await reuser.waitFor(/paused after history/);
+      loser.release("history");
+      assert.equal(await loser.done, 1, loser.stderr());
+      const store = open(location);
+      assert.equal(await store.head("streams/stable/20260801.json"), undefined, "withdrawn");
+      writeFileSync(join(dir, "go"), "");
+      const run = await reuser.done;
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(sha((await store.get("streams/stable.json"))?.body ?? ""), sha(loserText));
+      assert.equal(sha((await store.get("streams/stable/20260801.json"))?.body ?? ""), sha(loserText));
+      assert.deepEqual(await historyIds(store), ["20260801", "20260802", "20260721"]);
+      assert.equal(await fsckFindings(location), "");
+    });
   });
 }

@@ -29,7 +29,15 @@
  * killed before or after withdrawing leaves at most the orphan copy + entry a CLI CONFLICT
  * keeps (fsck is clean with it); killed between the entry and the copy, it leaves a copy that
  * is not in history (the finding of a publisher killed after step 2), which the next publish
- * of those bytes adopts.
+ * of those bytes adopts. A publisher that reused a copy or entry checks right after its swap
+ * that both are still there and puts them back if a loser withdrew them meanwhile. One window
+ * stays open, as the store has no conditional delete: if a publisher of the same bytes reuses
+ * the loser's copy, wins and checks, and a third publish moves the pointer on, all between the
+ * loser's swap and its look at the pointer, the loser withdraws a copy that was published
+ * (history no longer lists it; the pointer does not name it).
+ * Any other failure between steps 2 and 4 of a precondition publish withdraws the same way
+ * (it is not a success either), unless the pointer holds its bytes: a write that timed out
+ * may still have happened.
  */
 import type { Key } from "openpgp";
 import { writeCanonical } from "../canonical/write.ts";
@@ -620,6 +628,14 @@ async function writeAndSwap(
   }
   written.swapped = true;
   await options.afterStep?.("pointer");
+  // A reused copy or entry may belong to a losing precondition publisher that withdrew it
+  // before this swap: the pointer must name a pinned copy in history, so put it back.
+  if (written.createdCopy === undefined || written.addedEntry === undefined) {
+    const { history } = await readHistory(store, name);
+    const listed = history.entries.some((e) => e.sha256 === sha && e.id === id);
+    if (!listed || (await store.head(pinnedKey(name, id))) === undefined)
+      await pinAndRecord(store, name, stream, bytes, sha, options, repaired, {});
+  }
   await syncPointerSignature(store, name, repaired);
   return { ...base, pointerMoved: true };
 }
