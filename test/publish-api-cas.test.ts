@@ -292,6 +292,15 @@ for (const under of STORES) {
         assert.equal(answer.json.error.code, status === 412 ? "CONFLICT" : "USAGE");
         assert.deepEqual(await snapshot(store), before, `${JSON.stringify(headers)}: nothing written`);
       }
+      // POST /v1/publish evaluates the same precondition on the pointer of the stream it publishes.
+      const post = await fetch(`${url}/v1/publish`, {
+        method: "POST",
+        body: next,
+        headers: { authorization: `Bearer ${TOKEN}`, "if-match": `"${sha("another version")}"` },
+      });
+      assert.equal(post.status, 412);
+      assert.equal(((await post.json()) as Json).error.code, "CONFLICT");
+      assert.deepEqual(await snapshot(store), before, "POST: nothing written");
       // A list naming the current version among others, as gzip: it holds.
       const ok = await put(url, next, {
         "if-match": `"${sha("a")}", "x,y", "${sha(BASE_TEXT)}-gzip"`,
