@@ -166,7 +166,10 @@ export class FsStore implements Store {
       return true; // no /proc: the lstat walk is the check
     }
     this.realRoot ??= await realpath(this.root).catch(() => this.root);
-    return actual === join(this.realRoot, this.relative(path));
+    const expected = join(this.realRoot, this.relative(path));
+    // " (deleted)": a writer renamed a new version over the name after we opened it; what we
+    // hold is still the whole old version that was at this very path.
+    return actual === expected || actual === `${expected} (deleted)`;
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
