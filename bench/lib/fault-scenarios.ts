@@ -355,6 +355,7 @@ function storeOutage(name: string, kind: "pause" | "kill"): Scenario {
       const urls = [(await start()).url, (await start()).url];
       const verified = await warm(rec, urls, ids);
       const load = loadOn(urls, verified, true);
+      let burst: ReturnType<typeof startLoad> | undefined;
       let samples: Sample[] = [];
       try {
         await sleep(500);
@@ -363,14 +364,24 @@ function storeOutage(name: string, kind: "pause" | "kill"): Scenario {
         try {
           const outageEnds = performance.now() + TIMING.outageMs;
           await checkDuringOutage(rec, urls);
-          await sleep(outageEnds - performance.now());
+          await sleep(outageEnds - 300 - performance.now());
+          // The moment the store comes back is where a store error is easiest to misjudge:
+          // extra clients ask for objects never seen across it.
+          burst = startLoad({
+            replicas: urls,
+            connections: 3,
+            timeoutMs: TIMING.deadlineMs,
+            pauseMs: 2,
+            pick: () => ({ path: neverSeenPath(), kind: "unknown" }),
+          });
+          await sleep(300);
         } finally {
           if (kind === "pause") ctx.cluster.resumeRgw();
           else await ctx.cluster.restartRgw();
         }
         await sleep(500);
       } finally {
-        samples = await load.stop();
+        samples = [...(await load.stop()), ...((await burst?.stop()) ?? [])];
       }
       rec.addSamples(samples);
       checkAgainstVerified(rec, samples, verified);
