@@ -9,8 +9,9 @@
  *   4. move streams/<name>.json from version P to the new bytes (compare-and-swap).
  *
  * A crash between steps leaves the old pointer serving; running again completes the work:
- * it first removes the locks and temporaries a killed writer left (never a live one's), and
- * at the end checks every signature of the stream (pinned copy, history, pointer) and
+ * it first removes the locks and temporaries a killed writer left (never a live one's),
+ * records in history the pinned copies a killed writer left unrecorded (any later publish
+ * does, whatever it publishes), and at the end checks every signature of the stream (pinned copy, history, pointer) and
  * rewrites the ones missing or stale, even when the pointer needs no move.
  * If step 4 finds the pointer moved, someone else published first: CONFLICT (or, with
  * retries, start again from step 1 and lint against what they published).
@@ -500,6 +501,8 @@ async function publishOnce(
     throw preconditionFailed(store, name, pre, `${holds}; nothing was written`);
   }
   const cleared = await clearLeftovers(store, name);
+  // A conditional publish changes nothing but its own stream version; others complete the work.
+  if (pre === undefined) await recordOrphans(store, name, options, repaired);
   if (!options.force) {
     const previous = current ? currentStream(store, name, current.body) : undefined;
     const violations = lintContent({
@@ -536,6 +539,48 @@ async function publishOnce(
       path: pointerKey(name),
       cause: error,
     });
+  }
+}
+
+/**
+ * Pinned copies a killed publisher wrote but never recorded in history: recorded now (and
+ * signed, when signing), so that any later publish completes an interrupted one, not only a
+ * rerun of the same bytes. A copy that is not a valid stream stays out (fsck names it).
+ */
+async function recordOrphans(
+  store: Store,
+  name: string,
+  options: PublishOptions,
+  repaired: string[],
+): Promise<void> {
+  const prefix = `streams/${name}/`;
+  const ids = (await store.list(prefix))
+    .map((key) => /^(\d{8}(?:-\d{1,3})?)\.json$/.exec(key.slice(prefix.length))?.[1])
+    .filter((id): id is string => id !== undefined);
+  if (ids.length === 0) return;
+  const { history } = await readHistory(store, name);
+  const recorded = new Set(history.entries.map((e) => e.id));
+  for (const id of ids) {
+    if (recorded.has(id)) continue;
+    const copy = await store.get(pinnedKey(name, id));
+    if (copy === undefined) continue;
+    let stream: Stream;
+    try {
+      stream = acceptDocument(checkDocument(copy.body, { kind: "stream" })).data as Stream;
+    } catch {
+      continue;
+    }
+    const entry: HistoryEntry = {
+      id,
+      "last-modified": stream.metadata["last-modified"],
+      sha256: sha256Hex(copy.body),
+      size: copy.body.byteLength,
+      releases: releasesOf(stream),
+      published: `${(options.now?.() ?? new Date()).toISOString().slice(0, 19)}Z`,
+    };
+    await ensurePinnedSigned(store, pinnedKey(name, id), copy.body, options, repaired);
+    await recordHistory(store, name, entry, options, repaired, {});
+    repaired.push(pinnedKey(name, id));
   }
 }
 

@@ -48,6 +48,14 @@ function networkReason(error: unknown): string {
   return e.code ?? e.errors?.[0]?.code ?? e.name ?? e.message ?? String(error);
 }
 
+/**
+ * A failure of the store as a whole, not of one object: no HTTP answer at all (refused,
+ * reset, timed out) or 503 (overloaded). serve answers 503 for these, not 502.
+ */
+function unreachable(status: number | undefined): boolean {
+  return status === undefined || status === 503;
+}
+
 /** The SDK's per-call options for a caller's abort signal. */
 function abortable(options: ReadOptions): { abortSignal?: AbortSignal } {
   return options.signal ? { abortSignal: options.signal } : {};
@@ -100,9 +108,13 @@ export class S3Store implements Store {
           { cause: error },
         );
       const reason = status ? `HTTP ${status}` : networkReason(error);
-      throw new BootstreamError("IO", `store ${this.location} cannot be reached: ${reason}`, {
-        cause: error,
-      });
+      throw new BootstreamError(
+        unreachable(status) ? "UNAVAILABLE" : "IO",
+        `store ${this.location} cannot be reached: ${reason}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -244,7 +256,8 @@ export class S3Store implements Store {
     const status = statusOf(cause);
     const name = cause instanceof S3ServiceException ? cause.name : (cause as Error).name;
     const reason = status ? `HTTP ${status} ${name}` : (cause as Error).message;
-    const code = status === 403 || status === 401 ? "UNAUTHORIZED" : "IO";
+    const code =
+      status === 403 || status === 401 ? "UNAUTHORIZED" : unreachable(status) ? "UNAVAILABLE" : "IO";
     return new BootstreamError(code, `cannot ${what} ${key} in ${this.location}: ${reason}`, {
       path: key,
       cause,

@@ -160,7 +160,8 @@ test("attack: a stream planted in the store with ;echo>file;# in a location -> t
       assert.equal(run.calls.length, 1, line);
     }
   } else {
-    assert.equal(res?.status(), 404);
+    // 502: serve refuses a pointer that is not a valid stream as damage in the store.
+    assert.ok([404, 502].includes(res?.status() ?? 0), `status ${res?.status()}`);
     assert.doesNotMatch(await page.content(), /owned/);
   }
   await page.close();
