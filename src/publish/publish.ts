@@ -542,6 +542,24 @@ async function publishOnce(
   }
 }
 
+/** The history entry of a pinned copy, published now. */
+function historyEntry(
+  id: string,
+  stream: Stream,
+  bytes: Uint8Array,
+  sha256: string,
+  options: PublishOptions,
+): HistoryEntry {
+  return {
+    id,
+    "last-modified": stream.metadata["last-modified"],
+    sha256,
+    size: bytes.byteLength,
+    releases: releasesOf(stream),
+    published: `${(options.now?.() ?? new Date()).toISOString().slice(0, 19)}Z`,
+  };
+}
+
 /**
  * Pinned copies a killed publisher wrote but never recorded in history: recorded now (and
  * signed, when signing), so that any later publish completes an interrupted one, not only a
@@ -570,14 +588,7 @@ async function recordOrphans(
     } catch {
       continue;
     }
-    const entry: HistoryEntry = {
-      id,
-      "last-modified": stream.metadata["last-modified"],
-      sha256: sha256Hex(copy.body),
-      size: copy.body.byteLength,
-      releases: releasesOf(stream),
-      published: `${(options.now?.() ?? new Date()).toISOString().slice(0, 19)}Z`,
-    };
+    const entry = historyEntry(id, stream, copy.body, sha256Hex(copy.body), options);
     await ensurePinnedSigned(store, pinnedKey(name, id), copy.body, options, repaired);
     await recordHistory(store, name, entry, options, repaired, {});
     repaired.push(pinnedKey(name, id));
@@ -596,14 +607,7 @@ async function pinAndRecord(
   written: Written,
 ): Promise<{ id: string; reused: boolean }> {
   const { id, reused } = await pinCopy(store, name, stream, bytes, sha, options, repaired, written);
-  const entry: HistoryEntry = {
-    id,
-    "last-modified": stream.metadata["last-modified"],
-    sha256: sha,
-    size: bytes.byteLength,
-    releases: releasesOf(stream),
-    published: `${(options.now?.() ?? new Date()).toISOString().slice(0, 19)}Z`,
-  };
+  const entry = historyEntry(id, stream, bytes, sha, options);
   await recordHistory(store, name, entry, options, repaired, written);
   return { id, reused };
 }
