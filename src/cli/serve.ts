@@ -4,7 +4,7 @@ import { BootstreamError } from "../errors.ts";
 import { DEFAULT_POLICY, parsePolicy } from "../lint/policy.ts";
 import { publicKeysOfSigningKey } from "../publish/signing-keys.ts";
 import { CacheDir, type LoadedObject } from "../serve/cache-dir.ts";
-import { startServer } from "../serve/lifecycle.ts";
+import { type RunningServer, startServer } from "../serve/lifecycle.ts";
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "../serve/log.ts";
 import { withDeadline } from "../storage/deadline.ts";
 import type { Store } from "../storage/store.ts";
@@ -162,8 +162,6 @@ Examples:
           : [];
         const store = await storeFrom(ctx, flags);
         const logger = createLogger(ctx.stderr, flags.logLevel);
-        const cacheDir = flags.cacheDir ? await openCacheDir(flags.cacheDir, logger) : undefined;
-        await checkStoreAtStart(store, flags.storeTimeout, cacheDir?.objects.length ?? 0, logger);
         const policy = flags.policy
           ? parsePolicy(new TextDecoder().decode(await readLocalFile(flags.policy, "policy")), flags.policy)
           : DEFAULT_POLICY;
@@ -171,18 +169,26 @@ Examples:
         const signerKeys = flags.signKey
           ? await publicKeysOfSigningKey(await readLocalFile(flags.signKey, "signing key"))
           : undefined;
-        const running = await startServer({
-          store,
-          logger,
-          host: flags.host,
-          port: flags.port,
-          revalidateMs: flags.revalidateMs,
-          storeTimeoutMs: Math.round(flags.storeTimeout * 1000),
-          pointerMaxAgeSeconds: flags.pointerMaxAge,
-          ...(cacheDir ? { cacheDir } : {}),
-          tokens,
-          publish: { policy, ...(signer ? { signer } : {}), ...(signerKeys ? { signerKeys } : {}) },
-        });
+        const cacheDir = flags.cacheDir ? await openCacheDir(flags.cacheDir, logger) : undefined;
+        let running: RunningServer;
+        try {
+          await checkStoreAtStart(store, flags.storeTimeout, cacheDir?.objects.length ?? 0, logger);
+          running = await startServer({
+            store,
+            logger,
+            host: flags.host,
+            port: flags.port,
+            revalidateMs: flags.revalidateMs,
+            storeTimeoutMs: Math.round(flags.storeTimeout * 1000),
+            pointerMaxAgeSeconds: flags.pointerMaxAge,
+            ...(cacheDir ? { cacheDir } : {}),
+            tokens,
+            publish: { policy, ...(signer ? { signer } : {}), ...(signerKeys ? { signerKeys } : {}) },
+          });
+        } catch (error) {
+          await cacheDir?.cache.close(); // gives up the directory's lock
+          throw error;
+        }
         writeLine(ctx.stdout, running.url);
         logger.log("info", "listening", {
           url: running.url,

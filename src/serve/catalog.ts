@@ -58,22 +58,36 @@ interface Slot {
    */
   objectError?: BootstreamError | undefined;
   pending: Promise<void> | undefined;
+  /** Pushed out to bound memory: a late store answer for it is dropped, not filed again. */
+  evicted?: boolean;
 }
 
 /** peek() answer when the catalog cannot tell without asking the store. */
 export const UNKNOWN = Symbol("unknown");
 
+/**
+ * Store calls in flight for keys never read. A burst of requests for random names costs one
+ * store call each; past this many at once, the rest answer 503 at once instead of piling up.
+ */
+const MAX_UNKNOWN_CALLS = 64;
+
 export class Catalog {
-  private readonly slots = new Map<string, Slot>();
+  /** Slots holding a verified object, oldest first (evicted past maxEntries). */
+  private readonly held = new Map<string, Slot>();
+  /**
+   * Slots holding none (never read, or verified absent), bounded apart: a flood of unknown
+   * names must never push a verified object out.
+   */
+  private readonly empty = new Map<string, Slot>();
   private readonly maxEntries: number;
   private objectBytes = 0;
-  private objectCount = 0;
+  private unknownCalls = 0;
 
   constructor(private readonly options: CatalogOptions) {
     this.maxEntries = options.maxEntries ?? 10_000;
   }
 
-  /** Objects loaded from --cache-dir: served as verified, revalidated on first use. */
+  /** Verified objects from --cache-dir: served as such, revalidated on first use. */
   seed(objects: readonly LoadedObject[]): void {
     for (const loaded of objects) {
       const object = servedObject(
@@ -84,25 +98,20 @@ export class Catalog {
         loaded.lastModifiedMs,
       );
       if (loaded.pinnedId !== undefined) object.pinnedId = loaded.pinnedId;
-      this.store(loaded.key, {
-        immutable: this.options.immutable(loaded.key),
-        object,
-        known: true,
-        checkedAt: 0,
-        failing: false,
-        pending: undefined,
-      });
+      const slot = this.newSlot(loaded.key);
+      slot.known = true;
+      this.place(loaded.key, slot, object);
     }
   }
 
   /** Number and bytes of verified objects held (for metrics and readiness). */
   stats(): { objects: number; bytes: number } {
-    return { objects: this.objectCount, bytes: this.objectBytes };
+    return { objects: this.held.size, bytes: this.objectBytes };
   }
 
   /** The verified object when it can be answered without the store (fresh or immutable). */
   peek(key: string): ServedObject | undefined | typeof UNKNOWN {
-    const slot = this.slots.get(key);
+    const slot = this.held.get(key) ?? this.empty.get(key);
     if (slot === undefined || !slot.known) return UNKNOWN;
     if (slot.object !== undefined && slot.immutable) return slot.object;
     if (slot.failing || Date.now() - slot.checkedAt >= this.options.revalidateMs) return UNKNOWN;
@@ -110,76 +119,87 @@ export class Catalog {
   }
 
   async get(key: string): Promise<Found> {
-    let slot = this.slots.get(key);
+    let slot = this.held.get(key) ?? this.empty.get(key);
     if (slot?.known) {
-      if (slot.object !== undefined && this.options.immutable(key))
-        return { object: slot.object, stale: false };
+      if (slot.object !== undefined && slot.immutable) return { object: slot.object, stale: false };
       if (!slot.failing && Date.now() - slot.checkedAt < this.options.revalidateMs)
         return { object: slot.object, stale: false };
     }
+    const storeUp = this.options.storeUp();
+    if (slot === undefined || (!slot.known && slot.pending === undefined)) {
+      // Never read: with the store down there is nothing to wait for (the heartbeat says
+      // when it is back); with too many such calls in flight, nothing to wait in line for.
+      if (!storeUp) throw unavailable(key, "the store is down");
+      if (this.unknownCalls >= MAX_UNKNOWN_CALLS) throw unavailable(key, "too many store calls in flight");
+    }
     if (slot === undefined) {
-      slot = {
-        immutable: this.options.immutable(key),
-        object: undefined,
-        known: false,
-        checkedAt: 0,
-        failing: false,
-        pending: undefined,
-      };
-      this.store(key, slot);
+      slot = this.newSlot(key);
+      this.place(key, slot, undefined);
     }
     const s = slot;
-    s.pending ??= this.refresh(key, s).finally(() => {
-      s.pending = undefined;
-    });
-    // The store failed a moment ago (for this key, or its check): answer now with the
-    // verified copy, and let the pending call find out whether the store is back.
-    const storeDown = s.failing || !this.options.storeUp();
-    if (!storeDown || s.object === undefined) await s.pending;
-    else if (!s.failing) return { object: s.object, stale: true };
+    if (s.pending === undefined) {
+      const counted = !s.known;
+      if (counted) this.unknownCalls++;
+      s.pending = this.refresh(key, s).finally(() => {
+        s.pending = undefined;
+        if (counted) this.unknownCalls--;
+      });
+    }
+    // The store failed a moment ago (for this key, or its check): answer now with what was
+    // last verified (an object, or its absence) and let the pending call find out whether
+    // the store is back.
+    if (s.known && (s.failing || !storeUp)) return { object: s.object, stale: true };
+    await s.pending;
     if (!s.failing) return { object: s.object, stale: false };
-    if (s.object !== undefined) return { object: s.object, stale: true };
+    if (s.known) return { object: s.object, stale: true };
     if (s.objectError !== undefined) throw s.objectError;
-    throw new BootstreamError(
-      "UNAVAILABLE",
-      `the store cannot be read and no verified copy of ${key} is held`,
-      {
-        path: key,
-      },
-    );
+    throw unavailable(key, "the store cannot be read");
   }
 
   /** Forget what is held for `key` (after this server itself changed it). */
   invalidate(key: string): void {
-    const slot = this.slots.get(key);
+    const slot = this.held.get(key) ?? this.empty.get(key);
     if (slot) slot.checkedAt = 0;
   }
 
-  private store(key: string, slot: Slot): void {
-    if (!this.slots.has(key) && this.slots.size >= this.maxEntries) this.evictOldest();
-    const previous = this.slots.get(key);
-    if (previous?.object) this.account(previous.object, -1);
-    this.slots.set(key, slot);
-    if (slot.object) this.account(slot.object, 1);
+  private newSlot(key: string): Slot {
+    return {
+      immutable: this.options.immutable(key),
+      object: undefined,
+      known: false,
+      checkedAt: 0,
+      failing: false,
+      pending: undefined,
+    };
   }
 
-  private account(object: ServedObject, sign: 1 | -1): void {
-    this.objectCount += sign;
-    this.objectBytes += sign * object.body.byteLength;
-  }
-
-  private evictOldest(): void {
-    const first = this.slots.entries().next();
-    if (first.done) return;
-    const [key, slot] = first.value;
-    if (slot.object) this.account(slot.object, -1);
-    this.slots.delete(key);
+  /**
+   * Sets what `slot` holds and files it with its kind, evicting the oldest of that kind
+   * past the bound (a slot already evicted stays out: its late answer is dropped).
+   */
+  private place(key: string, slot: Slot, object: ServedObject | undefined): void {
+    const current = this.held.get(key) ?? this.empty.get(key);
+    if (slot.evicted || (current !== undefined && current !== slot)) return;
+    if (slot.object) this.objectBytes -= slot.object.body.byteLength;
+    this.held.delete(key);
+    this.empty.delete(key);
+    slot.object = object;
+    const into = object ? this.held : this.empty;
+    if (into.size >= this.maxEntries) {
+      const oldest = into.entries().next();
+      if (!oldest.done) {
+        const [oldKey, oldSlot] = oldest.value;
+        into.delete(oldKey);
+        oldSlot.evicted = true;
+        if (oldSlot.object) this.objectBytes -= oldSlot.object.body.byteLength;
+      }
+    }
+    into.set(key, slot);
+    if (object) this.objectBytes += object.body.byteLength;
   }
 
   private replace(key: string, slot: Slot, object: ServedObject | undefined): void {
-    if (slot.object) this.account(slot.object, -1);
-    slot.object = object;
-    if (object) this.account(object, 1);
+    this.place(key, slot, object);
     const { cacheDir } = this.options;
     if (cacheDir === undefined) return;
     if (object === undefined) cacheDir.remove(key);
@@ -272,6 +292,10 @@ export class Catalog {
     slot.failing = false;
     slot.checkedAt = Date.now();
   }
+}
+
+function unavailable(key: string, why: string): BootstreamError {
+  return new BootstreamError("UNAVAILABLE", `${why}, and no verified copy of ${key} is held`, { path: key });
 }
 
 function servedObject(

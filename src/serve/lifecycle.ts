@@ -53,7 +53,7 @@ export async function startServer(
         });
         server.closeIdleConnections();
       });
-      await options.cacheDir?.cache.flush();
+      await options.cacheDir?.cache.close();
     },
   };
 }

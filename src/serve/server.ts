@@ -16,7 +16,7 @@ import { checkDocument } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import { withDeadline } from "../storage/deadline.ts";
 import type { Store } from "../storage/store.ts";
-import type { CacheDir } from "./cache-dir.ts";
+import type { CacheDir, LoadedObject } from "./cache-dir.ts";
 import { Catalog, type Found } from "./catalog.ts";
 import { cacheControlPolicy, encodingFor, fileReply } from "./conditional.ts";
 import { readiness, StoreHealth } from "./health.ts";
@@ -116,7 +116,6 @@ export class StreamServer {
       },
       ...(options.cacheDir ? { cacheDir: options.cacheDir.cache } : {}),
     });
-    if (options.cacheDir) this.catalog.seed(options.cacheDir.objects);
     this.cacheControl = cacheControlPolicy(options.pointerMaxAgeSeconds ?? 60);
     this.router = new Router(
       routeTable({
@@ -145,9 +144,42 @@ export class StreamServer {
     return this.catalog.stats();
   }
 
-  /** Starts the store heartbeat readiness is built on. */
-  start(): Promise<void> {
-    return this.health.start(this.store, Math.max(1000, this.revalidateMs));
+  /** Takes in the --cache-dir objects that pass verification, then starts the store heartbeat. */
+  async start(): Promise<void> {
+    if (this.options.cacheDir) await this.seedFromCacheDir(this.options.cacheDir);
+    await this.health.start(this.store, Math.max(1000, this.revalidateMs));
+  }
+
+  /**
+   * Objects from --cache-dir hash to their names (checked on load), but are served only once
+   * they pass the checks bytes from the store pass: the same verification, with history
+   * taken from the same cache.
+   */
+  private async seedFromCacheDir({ cache, objects }: NonNullable<ServeOptions["cacheDir"]>): Promise<void> {
+    const histories = new Map<string, PageHistoryEntry[]>();
+    for (const loaded of objects) {
+      const m = /^streams\/([^/]+)\/history\.json$/.exec(loaded.key);
+      if (m === null) continue;
+      try {
+        histories.set(m[1] as string, parseHistory(loaded.body, loaded.key).entries);
+      } catch {
+        // verifyObject below reports it
+      }
+    }
+    const verified: LoadedObject[] = [];
+    for (const loaded of objects) {
+      try {
+        await verifyObject(loaded.key, loaded.body, loaded.sha256, async (name) => histories.get(name));
+        verified.push(loaded);
+      } catch (error) {
+        this.metrics.damagedObject(objectKind(loaded.key));
+        this.options.logger.log("warn", "cache directory entry dropped", {
+          why: `${loaded.key}: ${toBootstreamError(error).message}`,
+        });
+        cache.remove(loaded.key);
+      }
+    }
+    this.catalog.seed(verified);
   }
 
   stop(): void {
@@ -309,6 +341,8 @@ export class StreamServer {
     const id = history?.entries.find((e) => e.sha256 === pointer.sha256)?.id;
     if (id === undefined) return;
     pointer.pinnedId = id;
+    // Headers built before the id was known lack Content-Location.
+    pointer.variants.clear();
     this.catalog.persist(pointer);
   }
 

@@ -5,6 +5,7 @@
  */
 import { BootstreamError, toBootstreamError } from "../errors.ts";
 import { parseHistory } from "../publish/history.ts";
+import { isStreamName } from "../schema/names.ts";
 import { checkDocument } from "../schema/parse.ts";
 import type { PageHistoryEntry } from "./page.ts";
 import type { FileClass } from "./routes.ts";
@@ -59,4 +60,12 @@ export async function verifyObject(
   const entry = (await historyOf(m[1] as string))?.find((e) => e.id === m[2]);
   if (entry !== undefined && entry.sha256 !== sha256)
     throw damaged(`hashes to ${sha256}, but its history entry records ${entry.sha256}`);
+}
+
+/** Keys the route table can name: a pointer, history or pinned copy of a valid stream name, or its .asc. */
+const SERVABLE = /^streams\/([^/]+?)(?:\.json|\/history\.json|\/\d{8}(?:-\d{1,3})?\.json)(?:\.asc)?$/;
+
+export function isServableKey(key: string): boolean {
+  const m = SERVABLE.exec(key);
+  return m !== null && isStreamName(m[1] as string);
 }

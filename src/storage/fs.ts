@@ -30,10 +30,10 @@ import {
   stat,
   unlink,
 } from "node:fs/promises";
-import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { BootstreamError } from "../errors.ts";
 import { syncDirectory } from "../files/atomic.ts";
+import { HOST, processAlive } from "../files/owner.ts";
 import {
   checkKey,
   LEFTOVER_SUFFIX,
@@ -49,11 +49,6 @@ const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constant
 const LOCK_WAIT_MS = 10_000;
 /** Objects are stream documents and signatures; a bigger file is not ours. */
 const MAX_OBJECT_BYTES = 64 * 1024 * 1024;
-/** Host names go into file names: keep them to one safe segment. */
-const HOST =
-  hostname()
-    .replace(/[^A-Za-z0-9.-]/g, "-")
-    .slice(0, 63) || "localhost";
 /** `<key>.<pid>@<host>.<12 hex>.tmp` */
 const TEMP_OWNER = /\.(\d+)@([A-Za-z0-9.-]+)\.[0-9a-f]{12}\.tmp$/;
 
@@ -63,16 +58,6 @@ export function sha256Hex(bytes: Uint8Array): string {
 
 function errnoOf(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
-}
-
-/** Whether `pid` is a live process on this host (EPERM: alive, someone else's). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoOf(error) !== "ESRCH";
-  }
 }
 
 function tempName(path: string): string {
