@@ -316,6 +316,6 @@ function servedObject(
     storeTag,
     encoded: {},
     ready: {},
-    variants: new Map(),
+    variants: [],
   };
 }

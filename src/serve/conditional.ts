@@ -25,6 +25,7 @@ export function cacheControlPolicy(maxAge: number): Record<FileClass, string> {
 
 /** Whether an If-None-Match header names this version (any of its encodings; weak comparison). */
 function matchesEtag(header: string, object: ServedObject): boolean {
+  if (header === object.etag) return true; // what nearly every revalidating client sends
   if (header.trim() === "*") return true;
   for (const raw of header.split(",")) {
     const tag = raw.trim().replace(/^W\//, "");
@@ -67,14 +68,19 @@ export function fileReply(
     actual = encoding;
   }
   const status = notModified(headers, object) ? 304 : 200;
-  const variant = `${target.class}|${target.signature}|${actual}|${status}`;
-  let replyHeaders = object.variants.get(variant);
-  if (replyHeaders === undefined) {
-    replyHeaders = fileHeaders(target, object, actual, status, body.byteLength, cacheControl);
-    object.variants.set(variant, replyHeaders);
+  // The whole answer is made once per (encoding, status) and then reused as it is. The
+  // object's key fixes the route's class and signature (both spellings of a path agree).
+  const slot = ENCODINGS.indexOf(actual) * 2 + (status === 304 ? 1 : 0);
+  let reply = object.variants[slot];
+  if (reply === undefined) {
+    const replyHeaders = fileHeaders(target, object, actual, status, body.byteLength, cacheControl);
+    reply = status === 304 ? { status, headers: replyHeaders } : { status, headers: replyHeaders, body };
+    object.variants[slot] = reply;
   }
-  return status === 304 ? { status, headers: replyHeaders } : { status, headers: replyHeaders, body };
+  return reply;
 }
+
+const ENCODINGS: readonly Encoding[] = ["identity", "gzip", "br"];
 
 function fileHeaders(
   target: FileTarget,

@@ -17,16 +17,21 @@ class Histogram {
     this.counts = buckets.map(() => 0);
   }
 
+  /** Counts the value in its own bucket only; render() sums them into Prometheus' cumulative form. */
   observe(value: number): void {
     const { buckets, counts } = this;
-    for (let i = 0; i < buckets.length; i++) if (value <= (buckets[i] as number)) (counts[i] as number)++;
+    let i = 0;
+    while (i < buckets.length && value > (buckets[i] as number)) i++;
+    if (i < counts.length) (counts[i] as number)++;
     this.sum += value;
     this.count++;
   }
 
   render(name: string, labels: string, out: string[]): void {
+    let cumulative = 0;
     this.buckets.forEach((le, i) => {
-      out.push(`${name}_bucket{${labels},le="${le}"} ${this.counts[i]}`);
+      cumulative += this.counts[i] as number;
+      out.push(`${name}_bucket{${labels},le="${le}"} ${cumulative}`);
     });
     out.push(`${name}_bucket{${labels},le="+Inf"} ${this.count}`);
     out.push(`${name}_sum{${labels}} ${this.sum}`);
@@ -64,27 +69,31 @@ function child<K, V extends Map<unknown, unknown>>(parent: Map<K, V>, key: K): V
 
 const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 
+/** What is counted per route: one lookup per request finds all of it. */
+interface RouteStats {
+  /** method -> status -> count */
+  requests: Map<string, Map<number, number>>;
+  bytes: number;
+  latency: Histogram;
+}
+
 export class Metrics {
-  /** route -> method -> status -> count (nested: no key string built per request). */
-  private readonly requests = new Map<string, Map<string, Map<number, number>>>();
-  private readonly bytes = new Map<string, number>();
-  private readonly latency = new Map<string, Histogram>();
+  private readonly routes = new Map<string, RouteStats>();
   private readonly storeLatency = new Map<string, Histogram>();
   private readonly storeErrors = new Map<string, number>();
   private readonly stale = new Map<string, number>();
   private readonly damaged = new Map<string, number>();
 
   observe(route: string, method: string, status: number, bytes: number, seconds: number): void {
-    const byMethod = child(this.requests, route);
-    const byStatus = child(byMethod, method);
-    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-    this.bytes.set(route, (this.bytes.get(route) ?? 0) + bytes);
-    let h = this.latency.get(route);
-    if (h === undefined) {
-      h = new Histogram(REQUEST_BUCKETS);
-      this.latency.set(route, h);
+    let stats = this.routes.get(route);
+    if (stats === undefined) {
+      stats = { requests: new Map(), bytes: 0, latency: new Histogram(REQUEST_BUCKETS) };
+      this.routes.set(route, stats);
     }
-    h.observe(seconds);
+    const byStatus = child(stats.requests, method);
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+    stats.bytes += bytes;
+    stats.latency.observe(seconds);
   }
 
   /** One store call: its operation, duration, and the kind of failure (undefined: it succeeded). */
@@ -114,26 +123,27 @@ export class Metrics {
       "# TYPE bootstream_http_requests_total counter",
     ];
     const lines: string[] = [];
-    for (const [route, byMethod] of this.requests)
-      for (const [method, byStatus] of byMethod)
+    for (const [route, stats] of this.routes)
+      for (const [method, byStatus] of stats.requests)
         for (const [status, n] of byStatus)
           lines.push(
             `bootstream_http_requests_total{route="${route}",method="${method}",status="${status}"} ${n}`,
           );
     out.push(...lines.sort());
+    const routes = [...this.routes].sort(([a], [b]) => (a < b ? -1 : 1));
     counter(
       out,
       "bootstream_http_response_bytes_total",
       "Response body bytes sent, by route.",
       "route",
-      this.bytes,
+      new Map(routes.map(([route, stats]) => [route, stats.bytes])),
     );
     out.push(
       "# HELP bootstream_http_request_duration_seconds Time to answer a request, by route.",
       "# TYPE bootstream_http_request_duration_seconds histogram",
     );
-    for (const [route, h] of [...this.latency].sort())
-      h.render("bootstream_http_request_duration_seconds", `route="${route}"`, out);
+    for (const [route, stats] of routes)
+      stats.latency.render("bootstream_http_request_duration_seconds", `route="${route}"`, out);
     out.push(
       "# HELP bootstream_store_request_duration_seconds Time a store call took (until its deadline at most), by operation.",
       "# TYPE bootstream_store_request_duration_seconds histogram",

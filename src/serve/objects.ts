@@ -9,6 +9,8 @@ import { brotliCompress, constants, gzip } from "node:zlib";
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
 
+import type { HttpReply } from "./respond.ts";
+
 export type Encoding = "identity" | "gzip" | "br";
 
 export interface ServedObject {
@@ -25,8 +27,11 @@ export interface ServedObject {
   encoded: Partial<Record<Exclude<Encoding, "identity">, Promise<Buffer>>>;
   /** The encodings already made, for the synchronous fast path. */
   ready: Partial<Record<Exclude<Encoding, "identity">, Buffer>>;
-  /** Response headers built once per (route kind, encoding, status). */
-  variants: Map<string, Record<string, string | number>>;
+  /**
+   * Whole answers made once per (encoding, status), indexed as conditional.ts does; the key
+   * fixes the route class. Never mutated once made: writeReply only reads them.
+   */
+  variants: (HttpReply | undefined)[];
   /** For a pointer: the pinned copy it equals, once known (stable for these bytes). */
   pinnedId?: string;
 }

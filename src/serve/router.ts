@@ -27,7 +27,10 @@ export type Handler = (request: RouteRequest) => HttpReply | Promise<HttpReply>;
  * The synchronous path of a route: a reply when one can be made without waiting (a fresh
  * object in memory), else undefined and the handler runs.
  */
-export type FastHandler = (request: RouteRequest) => HttpReply | undefined;
+export type FastHandler = (
+  req: IncomingMessage,
+  params: Readonly<Record<string, string>>,
+) => HttpReply | undefined;
 
 export type RouteEntry = readonly [
   method: Method,
@@ -51,8 +54,9 @@ export type Match =
 const NOT_FOUND: Match = { kind: "not-found" };
 
 export class Router {
-  /** Matches remembered per method and path (bounded: odd paths cannot grow it). */
-  private readonly memo = new Map<string, Match>();
+  /** Matches remembered per method, then path (bounded: odd paths cannot grow it). */
+  private readonly memo = new Map<string, Map<string, Match>>();
+  private memoSize = 0;
 
   constructor(
     private readonly table: readonly RouteEntry[],
@@ -61,11 +65,15 @@ export class Router {
   ) {}
 
   match(method: string, path: string): Match {
-    const memoKey = `${method} ${path}`;
-    const known = this.memo.get(memoKey);
+    const byPath = this.memo.get(method);
+    const known = byPath?.get(path);
     if (known !== undefined) return known;
     const found = this.find(method, path);
-    if (found.kind === "route" && this.memo.size < 10_000) this.memo.set(memoKey, found);
+    if (found.kind === "route" && this.memoSize < 10_000) {
+      if (byPath === undefined) this.memo.set(method, new Map([[path, found]]));
+      else byPath.set(path, found);
+      this.memoSize++;
+    }
     return found;
   }
 

@@ -50,6 +50,7 @@ export interface ServeOptions {
 
 export const DEFAULT_STORE_TIMEOUT_MS = 2_000;
 const MAX_URL_LENGTH = 4096;
+const SLASH = 47; // "/"
 
 /** Kinds of store failure, as the metrics label them. */
 function errorKind(code: ErrorCode): string {
@@ -189,10 +190,33 @@ export class StreamServer {
   /** The request handler, for node:http. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
-    let label = "unmatched";
-    const finish = (sent: Sent) => this.observe(req, label, sent, started);
     const url = req.url ?? "/";
     const method = req.method ?? "GET";
+    // Fast path: a plain path whose route answers from memory, with no promise and no
+    // allocation beyond the answer (bench/serve.ts holds this against bare node:http).
+    if (url.length <= MAX_URL_LENGTH && url.charCodeAt(0) === SLASH && !url.includes("?")) {
+      const match = this.router.match(method, url);
+      if (match.kind === "route" && match.fast !== undefined) {
+        const reply = match.fast(req, match.params);
+        if (reply !== undefined) {
+          this.observe(req, match.label, writeReply(res, reply, method === "HEAD"), started);
+          return;
+        }
+      }
+    }
+    this.handleSlowly(req, res, url, method, started);
+  };
+
+  /** Every other request: parsed in full, answered by its handler (maybe after store calls). */
+  private handleSlowly(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: string,
+    method: string,
+    started: number,
+  ): void {
+    let label = "unmatched";
+    const finish = (sent: Sent) => this.observe(req, label, sent, started);
     const head = method === "HEAD";
     let reply: HttpReply | Promise<HttpReply>;
     try {
@@ -210,9 +234,7 @@ export class StreamServer {
           params: match.params,
           label,
         };
-        // Fast path: a fresh object in memory is answered without a promise.
-        const fast = match.fast?.(request);
-        reply = fast ?? match.handler(request);
+        reply = match.handler(request);
       }
     } catch (error) {
       reply = this.errorAnswer(req, toBootstreamError(error));
@@ -227,7 +249,7 @@ export class StreamServer {
         if (res.headersSent) return finish({ status: r.status, bytes: 0 });
         finish(writeReply(res, r, head));
       });
-  };
+  }
 
   private observe(req: IncomingMessage, label: string, sent: Sent, started: number): void {
     const seconds = (performance.now() - started) / 1000;
@@ -306,7 +328,7 @@ export class StreamServer {
   }
 
   private fileHandlers(cls: FileClass, signature: boolean): readonly [Handler, FastHandler] {
-    const fast: FastHandler = ({ req, params }) => {
+    const fast: FastHandler = (req, params) => {
       const target = this.target(cls, signature, params);
       const object = this.catalog.peek(target.key);
       if (typeof object !== "object") return undefined;
@@ -342,7 +364,7 @@ export class StreamServer {
     if (id === undefined) return;
     pointer.pinnedId = id;
     // Headers built before the id was known lack Content-Location.
-    pointer.variants.clear();
+    pointer.variants.length = 0;
     this.catalog.persist(pointer);
   }
 
