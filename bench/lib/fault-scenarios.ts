@@ -35,8 +35,11 @@ import { type Answer, etagDigest, get, type Sample, startLoad } from "./http-loa
 export const TIMING = {
   revalidateMs: 200,
   storeTimeoutSeconds: 1,
-  /** What a client allows for one answer: the store deadline plus scheduling slack on 2 busy cores. */
-  deadlineMs: 3000,
+  /**
+   * What a client allows for one answer: serve waits at most one store deadline per
+   * request, plus scheduling slack on 2 busy cores.
+   */
+  deadlineMs: 2000,
   /** How long the store stays paused or dead. */
   outageMs: 3000,
   /** Each load client's pause between requests: steady load that leaves the 2 cores some air. */
@@ -198,7 +201,16 @@ async function warm(rec: Recorder, urls: string[], ids: string[]): Promise<Verif
 
 let unknownSeq = 0;
 /** A pinned-copy path of the right shape that was never published. */
-const neverSeenPath = () => pinnedPath(`19990101-${++unknownSeq + 1}`);
+/**
+ * A pinned id no publish made, new on every call: a date in 1999 and a suffix, both within
+ * the id pattern (YYYYMMDD-N, N of at most 3 digits), for up to 336 000 calls.
+ */
+function neverSeenPath(): string {
+  const seq = unknownSeq++;
+  const month = String((Math.floor(seq / 28) % 12) + 1).padStart(2, "0");
+  const day = String((seq % 28) + 1).padStart(2, "0");
+  return pinnedPath(`1999${month}${day}-${Math.floor(seq / 336) + 2}`);
+}
 
 /** Load over the verified paths plus, for a tenth of the requests, objects never seen. */
 function loadOn(urls: string[], verified: Verified, withUnknown: boolean) {

@@ -248,7 +248,10 @@ async function syncSignature(
 
 /** What this run wrote, so that a losing precondition publish can withdraw exactly that. */
 interface Written {
-  /** The pointer moved (or already held these bytes): nothing may be withdrawn then. */
+  /**
+   * The pointer moved, already held these bytes, or its swap got no answer (it may still
+   * land): nothing may be withdrawn then.
+   */
   swapped?: boolean;
   /** The pinned copy this run created (not one it reused). */
   createdCopy?: string;
@@ -673,6 +676,10 @@ async function writeAndSwap(
         { path: pointerKey(name), cause: error },
       );
     }
+    // No answer (a deadline, a dropped connection): the swap may still land, so nothing it
+    // would name may be withdrawn. Publishing again finds out and completes the work.
+    if (error instanceof BootstreamError && (error.code === "TIMEOUT" || error.code === "UNAVAILABLE"))
+      written.swapped = true;
     throw error;
   }
   written.swapped = true;

@@ -20,7 +20,7 @@ import { z } from "zod";
 import { BootstreamError } from "../errors.ts";
 import { writeFileAtomic } from "../files/atomic.ts";
 import { createExclusive, openForReadNoFollow } from "../files/open.ts";
-import { HOST, processAlive } from "../files/owner.ts";
+import { currentProcess, identityAlive } from "../files/owner.ts";
 import { isServableKey } from "./verify.ts";
 
 /** Largest object kept (the store's own objects are capped lower). */
@@ -47,7 +47,12 @@ const indexSchema = z.object({
   objects: z.record(z.string(), entrySchema),
 });
 
-const lockSchema = z.object({ pid: z.number().int().positive(), host: z.string().max(255) });
+const lockSchema = z.object({
+  pid: z.number().int().positive(),
+  host: z.string().max(255),
+  boot: z.string().max(64).optional(),
+  started: z.string().max(32).optional(),
+});
 
 export type CachedEntry = z.infer<typeof entrySchema>;
 
@@ -135,8 +140,9 @@ export class CacheDir {
         const owner = await readFile(path, "utf8")
           .then((text) => lockSchema.safeParse(JSON.parse(text)).data)
           .catch(() => undefined);
-        // A dead replica's lock (SIGKILL), or one it died writing, is taken over.
-        const stale = owner === undefined || (owner.host === HOST && !processAlive(owner.pid));
+        // A dead replica's lock (SIGKILL, OOM, a restarted container whose new process has
+        // the old pid), or one it died writing, is taken over.
+        const stale = owner === undefined || !identityAlive(owner);
         if (attempt === 0 && stale) {
           await rm(path, { force: true });
           continue;
@@ -149,7 +155,7 @@ export class CacheDir {
         );
       }
       try {
-        await handle.writeFile(`${JSON.stringify({ pid: process.pid, host: HOST })}\n`);
+        await handle.writeFile(`${JSON.stringify(currentProcess())}\n`);
         this.locked = true;
       } catch (error) {
         await rm(path, { force: true });

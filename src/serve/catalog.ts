@@ -18,6 +18,7 @@ import { BootstreamError, toBootstreamError } from "../errors.ts";
 import type { Store } from "../storage/store.ts";
 import type { CacheDir, LoadedObject } from "./cache-dir.ts";
 import type { ServedObject } from "./objects.ts";
+import type { Verified } from "./verify.ts";
 
 export interface Found {
   /** Undefined: the store said there is no such object (a verified absence). */
@@ -30,12 +31,14 @@ export interface CatalogOptions {
   /** Every call already carries its deadline (storage/deadline.ts). */
   store: Store;
   revalidateMs: number;
+  /** The longest a request waits on the store (the store deadline). */
+  waitMs: number;
   /** Objects that never change once written (pinned copies and their signatures). */
   immutable(key: string): boolean;
   /** Whether the store passed its latest check: an answer of "absent" is believed only then. */
   storeUp(): boolean;
   /** Throws (IO) when bytes read from the store must not be served. */
-  verify(key: string, body: Buffer, sha256: string): Promise<void> | void;
+  verify(key: string, body: Buffer, sha256: string): Promise<Verified>;
   /** Persists verified objects, when serve runs with --cache-dir. */
   cacheDir?: CacheDir;
   /** Bytes the store holds for `key` were refused by `verify`. */
@@ -113,7 +116,7 @@ export class Catalog {
   peek(key: string): ServedObject | undefined | typeof UNKNOWN {
     const slot = this.held.get(key) ?? this.empty.get(key);
     if (slot === undefined || !slot.known) return UNKNOWN;
-    if (slot.object !== undefined && slot.immutable) return slot.object;
+    if (slot.object !== undefined && slot.immutable && !slot.object.unlisted) return slot.object;
     if (slot.failing || Date.now() - slot.checkedAt >= this.options.revalidateMs) return UNKNOWN;
     return slot.object;
   }
@@ -121,7 +124,8 @@ export class Catalog {
   async get(key: string): Promise<Found> {
     let slot = this.held.get(key) ?? this.empty.get(key);
     if (slot?.known) {
-      if (slot.object !== undefined && slot.immutable) return { object: slot.object, stale: false };
+      if (slot.object !== undefined && slot.immutable && !slot.object.unlisted)
+        return { object: slot.object, stale: false };
       if (!slot.failing && Date.now() - slot.checkedAt < this.options.revalidateMs)
         return { object: slot.object, stale: false };
     }
@@ -149,11 +153,33 @@ export class Catalog {
     // last verified (an object, or its absence) and let the pending call find out whether
     // the store is back.
     if (s.known && (s.failing || !storeUp)) return { object: s.object, stale: true };
-    await s.pending;
-    if (!s.failing) return { object: s.object, stale: false };
+    // One store deadline per request, however many calls the round makes (head then get,
+    // the history a pinned copy is checked against): past it, answer as if it failed.
+    const settled = await this.within(s.pending, this.options.waitMs);
+    if (settled && !s.failing) return { object: s.object, stale: false };
     if (s.known) return { object: s.object, stale: true };
     if (s.objectError !== undefined) throw s.objectError;
     throw unavailable(key, "the store cannot be read");
+  }
+
+  /** Verifies an unlisted pinned copy again; once listed, its answers say immutable. */
+  private async relist(key: string, object: ServedObject): Promise<void> {
+    const { listed } = await this.options.verify(key, object.body, object.sha256);
+    if (!listed) return;
+    object.unlisted = false;
+    object.variants.length = 0; // headers made while unlisted said "not immutable"
+    this.persist(object);
+  }
+
+  /** Whether `pending` settled within `ms`. */
+  private async within(pending: Promise<void>, ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    const settled = await Promise.race([pending.then(() => true), timeout]);
+    clearTimeout(timer);
+    return settled;
   }
 
   /** Forget what is held for `key` (after this server itself changed it). */
@@ -224,6 +250,8 @@ export class Catalog {
       if (previous !== undefined) {
         const tag = await this.options.store.head(key);
         if (tag === previous.storeTag) {
+          // An unlisted pinned copy becomes immutable once history lists it.
+          if (previous.unlisted) await this.relist(key, previous);
           this.settle(slot);
           return;
         }
@@ -247,15 +275,18 @@ export class Catalog {
         previous.storeTag = stored.etag;
         this.persist(previous);
       } else {
+        let verified: Verified;
         try {
-          await this.options.verify(key, body, sha256);
+          verified = await this.options.verify(key, body, sha256);
         } catch (error) {
           const damaged = toBootstreamError(error);
           this.options.onDamaged?.(key, damaged);
           slot.objectError = damaged;
           throw damaged;
         }
-        this.replace(key, slot, servedObject(key, body, sha256, stored.etag, Date.now()));
+        const object = servedObject(key, body, sha256, stored.etag, Date.now());
+        if (!verified.listed) object.unlisted = true;
+        this.replace(key, slot, object);
       }
       this.settle(slot);
     } catch (error) {

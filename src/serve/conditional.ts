@@ -93,7 +93,8 @@ function fileHeaders(
   const headers: Record<string, string | number> = {};
   if (status === 200)
     headers["content-type"] = target.signature ? "application/pgp-signature" : "application/json";
-  headers["cache-control"] = cacheControl[target.class];
+  // A pinned copy history does not list yet may be withdrawn and its id reused: not immutable.
+  headers["cache-control"] = cacheControl[object.unlisted ? "pointer" : target.class];
   headers["last-modified"] = object.lastModified;
   headers.etag = encoding === "identity" ? object.etag : `"${object.sha256}-${encoding}"`;
   if (!target.signature) headers.vary = "Accept-Encoding";

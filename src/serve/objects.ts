@@ -32,6 +32,8 @@ export interface ServedObject {
    * fixes the route class. Never mutated once made: writeReply only reads them.
    */
   variants: (HttpReply | undefined)[];
+  /** A pinned copy history does not list yet: served, revalidated, but not as immutable. */
+  unlisted?: boolean;
   /** For a pointer: the pinned copy it equals, once known (stable for these bytes). */
   pinnedId?: string;
 }

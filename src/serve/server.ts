@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { resolve } from "node:path";
-import { BootstreamError, type ErrorCode, toBootstreamError } from "../errors.ts";
+import { BootstreamError, toBootstreamError } from "../errors.ts";
 import { parseHistory } from "../publish/history.ts";
 import { historyKey, pointerKey, signatureKey } from "../publish/layout.ts";
 import type { PublishOptions } from "../publish/publish.ts";
@@ -25,7 +25,15 @@ import { Metrics } from "./metrics.ts";
 import { encodedBody, type ServedObject } from "./objects.ts";
 import { type PageHistoryEntry, renderIndexPage, renderStreamPage, type StreamSummary } from "./page.ts";
 import { handlePublish } from "./publish-api.ts";
-import { errorReply, type HttpReply, jsonReply, type Sent, textReply, writeReply } from "./respond.ts";
+import {
+  type ErrorContext,
+  errorReply,
+  type HttpReply,
+  jsonReply,
+  type Sent,
+  textReply,
+  writeReply,
+} from "./respond.ts";
 import { type FastHandler, type Handler, type Match, type RouteRequest, Router } from "./router.ts";
 import { acceptParams, type FileClass, type FileTarget, fileTarget, routeTable } from "./routes.ts";
 import { isImmutableKey, objectKind, verifyObject } from "./verify.ts";
@@ -51,11 +59,6 @@ export interface ServeOptions {
 export const DEFAULT_STORE_TIMEOUT_MS = 2_000;
 const MAX_URL_LENGTH = 4096;
 const SLASH = 47; // "/"
-
-/** Kinds of store failure, as the metrics label them. */
-function errorKind(code: ErrorCode): string {
-  return code === "TIMEOUT" ? "timeout" : code === "UNAUTHORIZED" ? "unauthorized" : code.toLowerCase();
-}
 
 export class StreamServer {
   readonly metrics = new Metrics();
@@ -91,7 +94,7 @@ export class StreamServer {
       readMs: timeout,
       writeMs: timeout * 5,
       observe: (op, seconds, error) => {
-        this.metrics.observeStore(op, seconds, error && errorKind(error.code));
+        this.metrics.observeStore(op, seconds, error?.code.toLowerCase());
         // The store is down when its check fails or any call misses its deadline; a failed
         // read of one key (a link, damage) or a refused write (CONFLICT) is the store answering.
         if (op === "check" || error?.code === "TIMEOUT") this.health.record(error);
@@ -102,6 +105,7 @@ export class StreamServer {
     this.catalog = new Catalog({
       store: this.store,
       revalidateMs: this.revalidateMs,
+      waitMs: timeout,
       immutable: isImmutableKey,
       storeUp: () => this.health.up,
       verify: (key, body, sha256) =>
@@ -170,8 +174,10 @@ export class StreamServer {
     const verified: LoadedObject[] = [];
     for (const loaded of objects) {
       try {
-        await verifyObject(loaded.key, loaded.body, loaded.sha256, async (name) => histories.get(name));
-        verified.push(loaded);
+        const { listed } = await verifyObject(loaded.key, loaded.body, loaded.sha256, async (name) =>
+          histories.get(name),
+        );
+        if (listed) verified.push(loaded); // an unlisted copy is read again from the store
       } catch (error) {
         this.metrics.damagedObject(objectKind(loaded.key));
         this.options.logger.log("warn", "cache directory entry dropped", {
@@ -223,7 +229,7 @@ export class StreamServer {
       const target = this.requestTarget(url);
       const match = this.router.match(method, target.path);
       if (match.kind !== "route") {
-        reply = this.noRoute(match, method, target.path);
+        reply = this.noRoute(req, match, method, target.path);
       } else {
         label = match.label;
         const request: RouteRequest = {
@@ -284,25 +290,31 @@ export class StreamServer {
     return { path: target.slice(0, q), query: new URLSearchParams(target.slice(q + 1)) };
   }
 
-  private noRoute(match: Exclude<Match, { kind: "route" }>, method: string, path: string): HttpReply {
+  private noRoute(
+    req: IncomingMessage,
+    match: Exclude<Match, { kind: "route" }>,
+    method: string,
+    path: string,
+  ): HttpReply {
     if (match.kind === "method-not-allowed") {
-      return errorReply(
-        new BootstreamError(
-          "METHOD_NOT_ALLOWED",
-          `${method} is not allowed here; use ${match.allow.join(", ")}`,
-        ),
-        { allow: match.allow },
+      const error = new BootstreamError(
+        "METHOD_NOT_ALLOWED",
+        `${method} is not allowed here; use ${match.allow.join(", ")}`,
       );
+      return this.errorAnswer(req, error, { allow: match.allow });
     }
-    throw new BootstreamError("NOT_FOUND", `nothing at ${path.slice(0, 200)}`);
+    return this.errorAnswer(req, new BootstreamError("NOT_FOUND", `nothing at ${path.slice(0, 200)}`));
   }
 
   /** The one way a failure becomes an answer: logged in full when it is the server's, sent as its code. */
-  private errorAnswer(req: IncomingMessage, error: BootstreamError): HttpReply {
+  private errorAnswer(req: IncomingMessage, error: BootstreamError, context: ErrorContext = {}): HttpReply {
     if (error.httpStatus >= 500) this.logFailure(req, error);
-    const reply = errorReply(error, { hide: this.hide });
-    // A request body left unread must not be parsed as the next request.
-    if (!req.complete) {
+    const reply = errorReply(error, { ...context, hide: this.hide });
+    // A request body left unread must not be parsed as the next request. (`req.complete` is
+    // no test: it is false for every request until its end is read, bodies or not.)
+    const declaresBody =
+      Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+    if (declaresBody && !req.readableEnded) {
       reply.headers.connection = "close";
       req.resume();
     }
@@ -414,26 +426,34 @@ export class StreamServer {
     return htmlReply(page.html);
   }
 
-  /** Every stream in the store, listed at most once per revalidation interval; the last list when the store fails. */
+  /**
+   * Every stream in the store, listed at most once per revalidation interval. While the
+   * store is down the last list answers at once (counted as stale), as the catalog does.
+   */
   private streams(): Promise<StreamSummary[]> {
     const now = Date.now();
     if (this.listing && now - this.listing.at < this.revalidateMs) return this.listing.value;
+    if (!this.health.up && this.lastListing !== undefined) {
+      this.metrics.staleResponse("stream-list");
+      return Promise.resolve(this.lastListing);
+    }
     const value = this.listStreams().then(
       (list) => {
         this.lastListing = list;
         return list;
       },
       (error: unknown) => {
-        this.listing = undefined;
         if (this.lastListing !== undefined) {
           this.metrics.staleResponse("stream-list");
           return this.lastListing;
         }
-        throw toBootstreamError(error).code === "TIMEOUT" || toBootstreamError(error).httpStatus >= 500
+        this.listing = undefined;
+        const e = toBootstreamError(error);
+        throw e.httpStatus >= 500
           ? new BootstreamError("UNAVAILABLE", "the store cannot be listed and no earlier list is held", {
               cause: error,
             })
-          : error;
+          : e;
       },
     );
     this.listing = { at: now, value };

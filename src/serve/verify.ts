@@ -26,23 +26,33 @@ export function isImmutableKey(key: string): boolean {
 
 const SIGNATURE_ARMOR = /^\s*-----BEGIN PGP SIGNATURE-----/;
 
+/** What verification learned beyond "servable". */
+export interface Verified {
+  /**
+   * False for a pinned copy history does not list (yet): a publisher between its pinned copy
+   * and its history entry, or one that lost a conditional publish and will withdraw it (its
+   * id may then be given to other bytes). Such a copy is served, but not as immutable.
+   */
+  listed: boolean;
+}
+
 /**
  * Throws IO unless `body` is what `key` should hold: an armored signature, a history that
  * parses, a valid stream; a pinned copy must also hash to the digest its history entry
- * records, when history has one yet (`historyOf` gives the stream's entries, if known).
+ * records, when history has one (`historyOf` gives the stream's entries, if known).
  */
 export async function verifyObject(
   key: string,
   body: Buffer,
   sha256: string,
   historyOf: (name: string) => Promise<readonly PageHistoryEntry[] | undefined>,
-): Promise<void> {
+): Promise<Verified> {
   const damaged = (why: string) => new BootstreamError("IO", `${key} in the store ${why}`, { path: key });
   const kind = objectKind(key);
   if (kind === "signature") {
     if (!SIGNATURE_ARMOR.test(body.subarray(0, 256).toString("latin1")))
       throw damaged("is not an armored OpenPGP signature");
-    return;
+    return { listed: true };
   }
   if (kind === "history") {
     try {
@@ -50,16 +60,17 @@ export async function verifyObject(
     } catch (error) {
       throw damaged(`is not a valid history (${toBootstreamError(error).message.split("\n")[0]})`);
     }
-    return;
+    return { listed: true };
   }
   const check = checkDocument(body, { kind: "stream" });
   if (check.issues.length > 0) throw damaged(`is not a valid stream (${check.issues[0]?.message ?? ""})`);
-  if (kind !== "pinned") return;
+  if (kind !== "pinned") return { listed: true };
   const m = /^streams\/([^/]+)\/([^/]+)\.json$/.exec(key);
-  if (m === null) return;
+  if (m === null) return { listed: false };
   const entry = (await historyOf(m[1] as string))?.find((e) => e.id === m[2]);
   if (entry !== undefined && entry.sha256 !== sha256)
     throw damaged(`hashes to ${sha256}, but its history entry records ${entry.sha256}`);
+  return { listed: entry !== undefined };
 }
 
 /** Keys the route table can name: a pointer, history or pinned copy of a valid stream name, or its .asc. */
