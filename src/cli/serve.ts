@@ -3,11 +3,8 @@ import { Command, Option } from "commander";
 import { BootstreamError } from "../errors.ts";
 import { DEFAULT_POLICY, parsePolicy } from "../lint/policy.ts";
 import { publicKeysOfSigningKey } from "../publish/signing-keys.ts";
-import { CacheDir, type LoadedObject } from "../serve/cache-dir.ts";
-import { type RunningServer, startServer } from "../serve/lifecycle.ts";
-import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "../serve/log.ts";
-import { withDeadline } from "../storage/deadline.ts";
-import type { Store } from "../storage/store.ts";
+import { checkStoreAtStart, openCacheDir, type RunningServer, startServer } from "../serve/lifecycle.ts";
+import { createLogger, LOG_LEVELS, type LogLevel } from "../serve/log.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
 import { integerOption, readLocalFile, secondsOption, signerFrom } from "./options.ts";
@@ -47,41 +44,6 @@ export function parseTokens(text: string, file: string): string[] {
   });
   if (tokens.length === 0) throw new BootstreamError("USAGE", `${file} holds no token`);
   return tokens;
-}
-
-/** Opens --cache-dir, logging what could not be used (never fatal: the store has the truth). */
-async function openCacheDir(
-  dir: string,
-  logger: Logger,
-): Promise<{ cache: CacheDir; objects: LoadedObject[] }> {
-  const { cache, load } = await CacheDir.open(dir, (error) =>
-    logger.log("error", "cache directory write failed", { error: error.message }),
-  );
-  for (const why of load.dropped) logger.log("warn", "cache directory entry dropped", { why });
-  logger.log("info", "cache directory loaded", { objects: load.objects.length });
-  return { cache, objects: load.objects };
-}
-
-/**
- * Serving a store that is not there would answer 404 to everything and report healthy, so a
- * store that fails its check is an error; except when --cache-dir holds verified objects: a
- * replica restarted during a store outage then starts degraded and serves them.
- */
-async function checkStoreAtStart(
-  store: Store,
-  timeoutSeconds: number,
-  cached: number,
-  logger: Logger,
-): Promise<void> {
-  try {
-    await withDeadline(store, { readMs: timeoutSeconds * 1000, writeMs: timeoutSeconds * 1000 }).check();
-  } catch (error) {
-    if (cached === 0) throw error;
-    logger.log("warn", "store unavailable at start; serving the cache directory", {
-      error: (error as Error).message,
-      objects: cached,
-    });
-  }
 }
 
 export function registerServe(kit: CommandKit): Command {

@@ -84,7 +84,7 @@ export class StreamServer {
     this.health = new StoreHealth((up, error) =>
       up
         ? options.logger.log("warn", "store answers again", {})
-        : options.logger.log("error", "store unavailable; serving verified copies", {
+        : options.logger.log("error", "store unavailable; serving what was verified", {
             code: error?.code,
             error: error?.message,
           }),
