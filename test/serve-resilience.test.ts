@@ -10,56 +10,19 @@ import { readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type RunningBootstream, runBootstream, startBootstream } from "./helpers/cli.ts";
+import { type RunningBootstream, runBootstream } from "./helpers/cli.ts";
 import { fixturePath, fixtureText, tempDir } from "./helpers/fixtures.ts";
 import { freshBucket, s3Endpoint } from "./helpers/s3.ts";
+import {
+  metricValue,
+  serveProcess,
+  stopProcess,
+  type TimedAnswer,
+  timedGet,
+} from "./helpers/serve-process.ts";
 
 const sha = (b: string | Buffer) => createHash("sha256").update(b).digest("hex");
 const OLD = fixtureText("fcos-stable-stream-2020.json");
-
-interface Answer {
-  status: number;
-  etag: string | null;
-  body: string;
-  ms: number;
-  headers: Headers;
-}
-
-async function get(url: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const started = performance.now();
-  const res = await fetch(url, {
-    headers: { "accept-encoding": "identity", ...headers },
-    signal: AbortSignal.timeout(15_000),
-  });
-  const body = await res.text();
-  return {
-    status: res.status,
-    etag: res.headers.get("etag"),
-    body,
-    ms: performance.now() - started,
-    headers: res.headers,
-  };
-}
-
-async function serve(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ proc: RunningBootstream; url: string }> {
-  const proc = startBootstream(["serve", "--port", "0", "--log-level", "info", ...args], env);
-  running.push(proc);
-  const url = await proc.waitFor(/http:\/\/127\.0\.0\.1:\d+/, 20_000, "stdout");
-  return { proc, url };
-}
-
-async function stop(proc: RunningBootstream): Promise<void> {
-  proc.child.kill("SIGTERM");
-  await proc.done;
-}
-
-const running: RunningBootstream[] = [];
-after(async () => {
-  for (const proc of running) if (proc.child.exitCode === null) proc.child.kill("SIGKILL");
-});
 
 /** A TCP port that accepts connections and never answers: what a paused store looks like. */
 async function blackHole(): Promise<{ url: string; close(): void }> {
@@ -79,18 +42,13 @@ async function blackHole(): Promise<{ url: string; close(): void }> {
   };
 }
 
-function metric(text: string, name: string): number {
-  const line = text.split("\n").find((l) => l.startsWith(name));
-  return line === undefined ? 0 : Number(line.split(" ").at(-1));
-}
-
 describe("serve over a directory store that goes away", () => {
   let parent: string;
   let store: string;
   let cacheDir: string;
   let url: string;
   let proc: RunningBootstream;
-  const seen: Record<string, Answer> = {};
+  const seen: Record<string, TimedAnswer> = {};
 
   before(async () => {
     parent = tempDir("bootstream-resilience-");
@@ -103,7 +61,7 @@ describe("serve over a directory store that goes away", () => {
       store,
     ]);
     assert.equal(published.code, 0, published.stderr);
-    ({ proc, url } = await serve([
+    ({ proc, url } = await serveProcess([
       "--store",
       store,
       "--cache-dir",
@@ -118,39 +76,39 @@ describe("serve over a directory store that goes away", () => {
       "/streams/stable/20200110.json",
       "/streams/stable/history.json",
     ]) {
-      seen[path] = await get(`${url}${path}`);
+      seen[path] = await timedGet(`${url}${path}`);
       assert.equal(seen[path]?.status, 200, path);
     }
-    assert.equal((await get(`${url}/readyz`)).status, 200);
+    assert.equal((await timedGet(`${url}/readyz`)).status, 200);
     renameSync(store, `${store}.away`);
     await new Promise((r) => setTimeout(r, 1500)); // the heartbeat notices
   });
 
   it("keeps serving every object it verified, same bytes and ETag, and says it is degraded", async () => {
     for (const [path, before] of Object.entries(seen)) {
-      const now = await get(`${url}${path}`);
+      const now = await timedGet(`${url}${path}`);
       assert.equal(now.status, 200, path);
       assert.equal(now.etag, before.etag, path);
       assert.equal(now.body, before.body, path);
       assert.ok(now.ms < 1500, `${path} took ${now.ms} ms`);
     }
-    const conditional = await get(`${url}/streams/stable.json`, {
+    const conditional = await timedGet(`${url}/streams/stable.json`, {
       "if-none-match": seen["/streams/stable.json"]?.etag ?? "",
     });
     assert.equal(conditional.status, 304);
-    const live = await get(`${url}/livez`);
+    const live = await timedGet(`${url}/livez`);
     assert.equal(live.status, 200);
-    const ready = await get(`${url}/readyz`);
+    const ready = await timedGet(`${url}/readyz`);
     assert.equal(ready.status, 200);
     const report = JSON.parse(ready.body);
     assert.equal(report.status, "degraded");
     assert.equal(report.store, "unavailable");
     assert.ok(report.cached.objects >= 3);
-    assert.equal((await get(`${url}/healthz`)).body, ready.body);
+    assert.equal((await timedGet(`${url}/healthz`)).body, ready.body);
   });
 
   it("answers an object it never saw 503 with Retry-After, within the deadline", async () => {
-    const never = await get(`${url}/streams/next.json`);
+    const never = await timedGet(`${url}/streams/next.json`);
     assert.equal(never.status, 503, never.body);
     assert.equal(never.headers.get("retry-after"), "5");
     assert.equal(JSON.parse(never.body).error.code, "UNAVAILABLE");
@@ -158,26 +116,26 @@ describe("serve over a directory store that goes away", () => {
   });
 
   it("counts what happened in /metrics", async () => {
-    const text = (await get(`${url}/metrics`)).body;
-    assert.ok(metric(text, 'bootstream_stale_responses_total{route="pointer"}') >= 1, text);
-    assert.ok(metric(text, 'bootstream_store_errors_total{kind="io"}') >= 1, text);
-    assert.ok(metric(text, "bootstream_cached_objects") >= 3);
-    assert.ok(metric(text, "bootstream_cached_bytes") > OLD.length);
-    assert.equal(metric(text, "bootstream_store_up"), 0);
+    const text = (await timedGet(`${url}/metrics`)).body;
+    assert.ok(metricValue(text, 'bootstream_stale_responses_total{route="pointer"}') >= 1, text);
+    assert.ok(metricValue(text, 'bootstream_store_errors_total{kind="io"}') >= 1, text);
+    assert.ok(metricValue(text, "bootstream_cached_objects") >= 3);
+    assert.ok(metricValue(text, "bootstream_cached_bytes") > OLD.length);
+    assert.equal(metricValue(text, "bootstream_store_up"), 0);
     assert.match(text, /bootstream_store_request_duration_seconds_bucket\{op="check",le="\+Inf"\} \d+/);
   });
 
   it("a replica restarted while the store is down serves from --cache-dir, sha256-checked", async () => {
-    await stop(proc);
-    const restarted = await serve(["--store", store, "--cache-dir", cacheDir, "--store-timeout", "1"]);
+    await stopProcess(proc);
+    const restarted = await serveProcess(["--store", store, "--cache-dir", cacheDir, "--store-timeout", "1"]);
     for (const [path, before] of Object.entries(seen)) {
-      const now = await get(`${restarted.url}${path}`);
+      const now = await timedGet(`${restarted.url}${path}`);
       assert.equal(now.status, 200, path);
       assert.equal(now.etag, before.etag, path);
       assert.equal(now.body, before.body, path);
     }
-    assert.equal(JSON.parse((await get(`${restarted.url}/readyz`)).body).status, "degraded");
-    await stop(restarted.proc);
+    assert.equal(JSON.parse((await timedGet(`${restarted.url}/readyz`)).body).status, "degraded");
+    await stopProcess(restarted.proc);
     assert.match(restarted.proc.output().stderr, /store unavailable at start; serving the cache directory/);
 
     // A damaged cache file is dropped, never served; without the store that object is 503.
@@ -186,11 +144,11 @@ describe("serve over a directory store that goes away", () => {
     const historySha = index.objects["streams/stable/history.json"].sha256 as string;
     assert.ok(readdirSync(objects).includes(historySha));
     writeFileSync(join(objects, historySha), '{"stream":"stable","entries":[]}\n');
-    const third = await serve(["--store", store, "--cache-dir", cacheDir, "--store-timeout", "1"]);
-    assert.equal((await get(`${third.url}/streams/stable.json`)).status, 200);
-    assert.equal((await get(`${third.url}/streams/stable/history.json`)).status, 503);
+    const third = await serveProcess(["--store", store, "--cache-dir", cacheDir, "--store-timeout", "1"]);
+    assert.equal((await timedGet(`${third.url}/streams/stable.json`)).status, 200);
+    assert.equal((await timedGet(`${third.url}/streams/stable/history.json`)).status, 503);
     await third.proc.waitFor(/cache directory entry dropped.*does not hash to its name/);
-    await stop(third.proc);
+    await stopProcess(third.proc);
   });
 
   it("without a cache, a store missing at start is still an error (exit 2)", async () => {
@@ -208,22 +166,22 @@ describe("serve over a store that is back, damaged, or changed", () => {
       (await runBootstream(["publish", fixturePath("fcos-stable-stream-2020.json"), "--store", store])).code,
       0,
     );
-    const { proc, url } = await serve(["--store", store, "--revalidate-ms", "100"]);
-    const first = await get(`${url}/streams/stable.json`);
+    const { proc, url } = await serveProcess(["--store", store, "--revalidate-ms", "100"]);
+    const first = await timedGet(`${url}/streams/stable.json`);
     // Someone writes garbage over the pointer: it is not served, the verified one is.
     writeFileSync(join(store, "streams/stable.json"), '{"stream": "stable", "broken": ');
     await new Promise((r) => setTimeout(r, 300));
-    const during = await get(`${url}/streams/stable.json`);
+    const during = await timedGet(`${url}/streams/stable.json`);
     assert.equal(during.status, 200);
     assert.equal(during.etag, first.etag);
     // A damaged history is logged and counted, never silently skipped.
     const history = readFileSync(join(store, "streams/stable/history.json"));
     writeFileSync(join(store, "streams/stable/history.json"), "not json");
     await new Promise((r) => setTimeout(r, 300));
-    await get(`${url}/streams/stable/history.json`);
-    const metrics = (await get(`${url}/metrics`)).body;
-    assert.ok(metric(metrics, 'bootstream_damaged_objects_total{kind="pointer"}') >= 1, metrics);
-    assert.ok(metric(metrics, 'bootstream_damaged_objects_total{kind="history"}') >= 1, metrics);
+    await timedGet(`${url}/streams/stable/history.json`);
+    const metrics = (await timedGet(`${url}/metrics`)).body;
+    assert.ok(metricValue(metrics, 'bootstream_damaged_objects_total{kind="pointer"}') >= 1, metrics);
+    assert.ok(metricValue(metrics, 'bootstream_damaged_objects_total{kind="history"}') >= 1, metrics);
     await proc.waitFor(/damaged object in the store, not served.*history\.json/);
     // A good publish replaces both (publish itself refuses to build on a damaged history).
     writeFileSync(join(store, "streams/stable/history.json"), history);
@@ -240,13 +198,13 @@ describe("serve over a store that is back, damaged, or changed", () => {
     const wanted = `"${sha(readFileSync(join(store, "streams/stable.json")))}"`;
     assert.notEqual(wanted, first.etag);
     const deadline = Date.now() + 2000;
-    let after = await get(`${url}/streams/stable.json`);
+    let after = await timedGet(`${url}/streams/stable.json`);
     while (after.etag !== wanted && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
-      after = await get(`${url}/streams/stable.json`);
+      after = await timedGet(`${url}/streams/stable.json`);
     }
     assert.equal(after.etag, wanted);
-    await stop(proc);
+    await stopProcess(proc);
   });
 });
 
@@ -254,7 +212,7 @@ describe("serve over an S3 endpoint that never answers", () => {
   let hole: Awaited<ReturnType<typeof blackHole>>;
   let bucket: string;
   let cacheDir: string;
-  let seenPointer: Answer;
+  let seenPointer: TimedAnswer;
 
   before(async () => {
     hole = await blackHole();
@@ -268,25 +226,28 @@ describe("serve over an S3 endpoint that never answers", () => {
     ]);
     assert.equal(published.code, 0, published.stderr);
     // A replica over the real bucket fills the cache directory.
-    const { proc, url } = await serve(["--store", bucket, "--cache-dir", cacheDir]);
-    seenPointer = await get(`${url}/streams/stable.json`);
+    const { proc, url } = await serveProcess(["--store", bucket, "--cache-dir", cacheDir]);
+    seenPointer = await timedGet(`${url}/streams/stable.json`);
     assert.equal(seenPointer.status, 200);
-    assert.equal((await get(`${url}/streams/stable/20200110.json`)).status, 200);
-    await stop(proc);
+    assert.equal((await timedGet(`${url}/streams/stable/20200110.json`)).status, 200);
+    await stopProcess(proc);
   });
   after(() => hole.close());
 
   it("starts from the cache, answers cached objects at once and unknown ones 503 within --store-timeout", async () => {
     s3Endpoint();
-    const { proc, url } = await serve(["--store", bucket, "--cache-dir", cacheDir, "--store-timeout", "1"], {
-      AWS_ENDPOINT_URL: hole.url,
-    });
+    const { proc, url } = await serveProcess(
+      ["--store", bucket, "--cache-dir", cacheDir, "--store-timeout", "1"],
+      {
+        env: { AWS_ENDPOINT_URL: hole.url },
+      },
+    );
     // The unknown key's store call hangs until its deadline; the cached keys do not wait behind it.
-    const unknown = get(`${url}/streams/other.json`);
+    const unknown = timedGet(`${url}/streams/other.json`);
     const started = performance.now();
     const [pointer, pinned] = await Promise.all([
-      get(`${url}/streams/stable.json`),
-      get(`${url}/streams/stable/20200110.json`),
+      timedGet(`${url}/streams/stable.json`),
+      timedGet(`${url}/streams/stable/20200110.json`),
     ]);
     assert.equal(pointer.status, 200);
     assert.equal(pointer.etag, seenPointer.etag);
@@ -297,12 +258,12 @@ describe("serve over an S3 endpoint that never answers", () => {
     assert.equal(slow.status, 503, slow.body);
     assert.ok(slow.ms < 2500, `unknown took ${slow.ms} ms`);
     assert.ok(cachedMs < 1000, `cached objects took ${cachedMs} ms while another key waited on the store`);
-    const ready = await get(`${url}/readyz`);
+    const ready = await timedGet(`${url}/readyz`);
     assert.ok(ready.ms < 500, `readyz took ${ready.ms} ms`);
     assert.equal(JSON.parse(ready.body).status, "degraded");
-    const metrics = (await get(`${url}/metrics`)).body;
-    assert.ok(metric(metrics, 'bootstream_store_errors_total{kind="timeout"}') >= 1, metrics);
-    await stop(proc);
+    const metrics = (await timedGet(`${url}/metrics`)).body;
+    assert.ok(metricValue(metrics, 'bootstream_store_errors_total{kind="timeout"}') >= 1, metrics);
+    await stopProcess(proc);
   });
 
   it("without a cache, it refuses to start against a store that never answers (exit 2, within the deadline)", async () => {

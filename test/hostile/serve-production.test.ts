@@ -27,6 +27,7 @@ import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/cl
 import { type RunningBootstream, runBootstream, startBootstream } from "../helpers/cli.ts";
 import { fixturePath, fixtureText, tempDir } from "../helpers/fixtures.ts";
 import { freshBucket, s3Endpoint } from "../helpers/s3.ts";
+import { metricValue, stopProcess, type TimedAnswer, timedGet } from "../helpers/serve-process.ts";
 
 const execFileAsync = promisify(execFile);
 const sha = (b: string | Buffer) => createHash("sha256").update(b).digest("hex");
@@ -61,35 +62,6 @@ async function serve(
   running.push(proc);
   const url = (await proc.waitFor(/http:\/\/127\.0\.0\.1:\d+/, 30_000, "stdout")).trim();
   return { proc, url };
-}
-
-async function stop(proc: RunningBootstream): Promise<void> {
-  if (proc.child.exitCode === null) proc.child.kill("SIGTERM");
-  await proc.done;
-}
-
-interface Answer {
-  status: number;
-  etag: string | null;
-  body: string;
-  ms: number;
-  headers: Headers;
-}
-
-async function get(url: string, headers: Record<string, string> = {}, timeoutMs = 20_000): Promise<Answer> {
-  const started = performance.now();
-  const res = await fetch(url, {
-    headers: { "accept-encoding": "identity", ...headers },
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const body = await res.text();
-  return {
-    status: res.status,
-    etag: res.headers.get("etag"),
-    body,
-    ms: performance.now() - started,
-    headers: res.headers,
-  };
 }
 
 interface RawAnswer {
@@ -169,11 +141,6 @@ function flood(
   );
 }
 
-function metric(text: string, series: string): number {
-  const line = text.split("\n").find((l) => l.startsWith(series));
-  return line === undefined ? 0 : Number(line.split(" ").at(-1));
-}
-
 function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
@@ -242,14 +209,14 @@ function plantCache(dir: string, entries: Planted[]): Record<string, string> {
 }
 
 /** A serve run over `store` that reads pointer, pinned copy and history, then stops (the cache is flushed). */
-async function fillCache(store: string, cacheDir: string): Promise<Record<string, Answer>> {
+async function fillCache(store: string, cacheDir: string): Promise<Record<string, TimedAnswer>> {
   const { proc, url } = await serve(["--store", store, "--cache-dir", cacheDir]);
-  const seen: Record<string, Answer> = {};
+  const seen: Record<string, TimedAnswer> = {};
   for (const path of [POINTER, PINNED, HISTORY]) {
-    seen[path] = await get(`${url}${path}`);
+    seen[path] = await timedGet(`${url}${path}`);
     assert.equal(seen[path]?.status, 200, `${path}: ${seen[path]?.body}`);
   }
-  await stop(proc);
+  await stopProcess(proc);
   return seen;
 }
 
@@ -415,11 +382,11 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
       const { proc, url } = await serve(["--store", store, "--cache-dir", dir]);
       const startMs = performance.now() - started;
       assert.ok(startMs < 10_000, `${name}: serve took ${startMs} ms to start`);
-      const pointer = await get(`${url}${POINTER}`);
+      const pointer = await timedGet(`${url}${POINTER}`);
       assert.equal(pointer.status, 200, `${name}: ${pointer.body}`);
       assert.equal(pointer.body, OLD, name);
-      assert.equal((await get(`${url}/etc/passwd`)).status, 404, name);
-      await stop(proc);
+      assert.equal((await timedGet(`${url}/etc/passwd`)).status, 404, name);
+      await stopProcess(proc);
       assert.ok(!readFileSync("/etc/passwd", "utf8").includes("stable"), "/etc/passwd was written");
     }
   });
@@ -450,15 +417,15 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
       {},
     );
     assert.ok(performance.now() - started < 10_000, "start blocked on a planted object");
-    const pointer = await get(`${url}${POINTER}`);
+    const pointer = await timedGet(`${url}${POINTER}`);
     assert.equal(pointer.status, 200, pointer.body);
     assert.equal(pointer.body, OLD);
     for (const e of bad) {
-      const answer = await get(`${url}/${e.key}`, {}, 5_000);
+      const answer = await timedGet(`${url}/${e.key}`, {}, 5_000);
       assert.equal(answer.status, 503, `${e.key}: ${answer.status} ${answer.body.slice(0, 100)}`);
       assert.doesNotMatch(answer.body, /root:|\/tmp\/|ENOENT|ELOOP/);
     }
-    await stop(proc);
+    await stopProcess(proc);
   });
 
   it("attack: a pinned key in the cache dir holding garbage that hashes to its name, store up -> the store's verified copy is served, never the garbage", async () => {
@@ -467,8 +434,8 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
     const garbage = '{"not": "a stream", "owned": true}\n';
     plantCache(cacheDir, [{ key: `streams/stable/${OLD_ID}.json`, body: garbage }]);
     const { proc, url } = await serve(["--store", store, "--cache-dir", cacheDir]);
-    const pinned = await get(`${url}${PINNED}`);
-    await stop(proc);
+    const pinned = await timedGet(`${url}${PINNED}`);
+    await stopProcess(proc);
     assert.notEqual(pinned.body, garbage, "garbage from --cache-dir served as an immutable pinned copy");
     assert.equal(pinned.status, 200);
     assert.equal(pinned.body, OLD);
@@ -497,8 +464,8 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
       run.done.then(() => undefined),
     ]);
     if (started === undefined) return;
-    const pointer = await get(`${started}${POINTER}`, {}, 5_000);
-    await stop(run);
+    const pointer = await timedGet(`${started}${POINTER}`, {}, 5_000);
+    await stopProcess(run);
     assert.notEqual(pointer.body, garbage, "unverified garbage from --cache-dir served as the pointer");
     assert.equal(pointer.status, 503);
   });
@@ -518,8 +485,8 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
     const { proc, url } = await serve(["--store", store, "--cache-dir", cacheDir]);
     const startMs = performance.now() - started;
     const rss = rssBytes(proc.child.pid as number);
-    const ready = await get(`${url}/readyz`);
-    await stop(proc);
+    const ready = await timedGet(`${url}/readyz`);
+    await stopProcess(proc);
     assert.ok(startMs < 15_000, `start took ${startMs} ms`);
     assert.ok(
       rss < 400 * 1024 * 1024,
@@ -543,9 +510,9 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
     // Now the store goes away; the replica restarts.
     renameSync(store, `${store}.gone`);
     const { proc, url } = await serve(["--store", store, "--cache-dir", cacheDir, "--store-timeout", "1"]);
-    const pinned = await get(`${url}${PINNED}`, {}, 5_000);
-    const pointer = await get(`${url}${POINTER}`, {}, 5_000);
-    await stop(proc);
+    const pinned = await timedGet(`${url}${PINNED}`, {}, 5_000);
+    const pointer = await timedGet(`${url}${POINTER}`, {}, 5_000);
+    await stopProcess(proc);
     assert.equal(pinned.status, 200, `pinned copy: ${pinned.body} (damaged cache file never rewritten)`);
     assert.equal(pinned.body, OLD);
     assert.equal(pointer.status, 200, pointer.body);
@@ -572,8 +539,8 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
       run.done.then(() => undefined),
     ]);
     if (started === undefined) return; // refusing to start is the right answer
-    const ready = await get(`${started}/readyz`);
-    await stop(run);
+    const ready = await timedGet(`${started}/readyz`);
+    await stopProcess(run);
     assert.equal(ready.status, 503, `readyz ${ready.status} ${ready.body}: nothing servable is held`);
   });
 
@@ -586,12 +553,12 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
     const cacheDir = join(mount, "cache");
     const { proc, url } = await serve(["--store", store, "--cache-dir", cacheDir, "--log-level", "error"]);
     for (const path of [POINTER, PINNED, HISTORY]) {
-      const answer = await get(`${url}${path}`);
+      const answer = await timedGet(`${url}${path}`);
       assert.equal(answer.status, 200, `${path} on a full cache dir: ${answer.body}`);
     }
     await sleep(500);
-    assert.equal((await get(`${url}${POINTER}`)).status, 200);
-    await stop(proc);
+    assert.equal((await timedGet(`${url}${POINTER}`)).status, 200);
+    await stopProcess(proc);
     assert.match(proc.output().stderr, /cache directory write failed/);
     const leftovers = readdirSync(join(cacheDir, "objects")).filter((n) => n.endsWith(".tmp"));
     assert.deepEqual(leftovers, [], "temporary files left on the full file system");
@@ -607,9 +574,9 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
     execFileSync("mount", ["-o", "remount,ro", mount]);
     renameSync(store, `${store}.gone`);
     const ro = await serve(["--store", store, "--cache-dir", cacheDir, "--store-timeout", "1"]);
-    const pinned = await get(`${ro.url}${PINNED}`, {}, 5_000);
-    const pointer = await get(`${ro.url}${POINTER}`, {}, 5_000);
-    await stop(ro.proc);
+    const pinned = await timedGet(`${ro.url}${PINNED}`, {}, 5_000);
+    const pointer = await timedGet(`${ro.url}${POINTER}`, {}, 5_000);
+    await stopProcess(ro.proc);
     assert.equal(pinned.status, 200, pinned.body);
     assert.equal(pinned.etag, seen[PINNED]?.etag);
     assert.equal(pointer.status, 200, pointer.body);
@@ -624,7 +591,7 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
     await publish(otherFile, store);
     const cacheDir = join(parent, "cache");
     const a = await serve(["--store", store, "--cache-dir", cacheDir]);
-    assert.equal((await get(`${a.url}${POINTER}`)).status, 200);
+    assert.equal((await timedGet(`${a.url}${POINTER}`)).status, 200);
     await sleep(300); // A's index is written
     const second = startBootstream(["serve", "--port", "0", "--store", store, "--cache-dir", cacheDir]);
     running.push(second);
@@ -635,16 +602,16 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
     if (bUrl === undefined) {
       // Refused: the right answer, as long as it says why and A keeps its cache.
       assert.match(second.output().stderr, /cache/i);
-      await stop(a.proc);
+      await stopProcess(a.proc);
       return;
     }
     // Each replica verifies objects the other never reads, one after the other.
-    assert.equal((await get(`${bUrl}/streams/next.json`)).status, 200);
+    assert.equal((await timedGet(`${bUrl}/streams/next.json`)).status, 200);
     await sleep(300);
-    assert.equal((await get(`${a.url}${PINNED}`)).status, 200);
+    assert.equal((await timedGet(`${a.url}${PINNED}`)).status, 200);
     await sleep(300);
-    assert.equal((await get(`${bUrl}/streams/next/history.json`)).status, 200);
-    await Promise.all([stop(a.proc), stop(second)]);
+    assert.equal((await timedGet(`${bUrl}/streams/next/history.json`)).status, 200);
+    await Promise.all([stopProcess(a.proc), stopProcess(second)]);
     const index = JSON.parse(readFileSync(join(cacheDir, "index.json"), "utf8")) as {
       objects: Record<string, { sha256: string }>;
     };
@@ -657,10 +624,10 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
     const restarted = await serve(["--store", store, "--cache-dir", cacheDir, "--store-timeout", "1"]);
     const missing: string[] = [];
     for (const path of [POINTER, PINNED, HISTORY, "/streams/next.json", "/streams/next/history.json"]) {
-      const answer = await get(`${restarted.url}${path}`, {}, 5_000);
+      const answer = await timedGet(`${restarted.url}${path}`, {}, 5_000);
       if (answer.status !== 200) missing.push(`${path} ${answer.status}`);
     }
-    await stop(restarted.proc);
+    await stopProcess(restarted.proc);
     assert.deepEqual(
       missing,
       [],
@@ -678,7 +645,7 @@ describe("serve over an S3 endpoint that hangs, drips or answers garbage", { tim
     url: string;
     proc: RunningBootstream;
     bucket: string;
-    seen: Record<string, Answer>;
+    seen: Record<string, TimedAnswer>;
   }> {
     const bucket = await freshBucket();
     await publish(OLD_FILE, bucket);
@@ -687,9 +654,9 @@ describe("serve over an S3 endpoint that hangs, drips or answers garbage", { tim
       ["--store", bucket, "--store-timeout", "1", "--revalidate-ms", "100", ...extra],
       { AWS_ENDPOINT_URL: proxy.url },
     );
-    const seen: Record<string, Answer> = {};
+    const seen: Record<string, TimedAnswer> = {};
     for (const path of [POINTER, PINNED]) {
-      seen[path] = await get(`${url}${path}`);
+      seen[path] = await timedGet(`${url}${path}`);
       assert.equal(seen[path]?.status, 200, seen[path]?.body);
     }
     return { proxy, url, proc, bucket, seen };
@@ -728,9 +695,9 @@ describe("serve over an S3 endpoint that hangs, drips or answers garbage", { tim
     assert.ok(proxy.maxOpen <= 150, `serve opened ${proxy.maxOpen} connections to a hung store`);
     await sleep(2_500);
     assert.ok(proxy.open <= 10, `${proxy.open} connections to the hung store still open after the deadlines`);
-    const metrics = (await get(`${url}/metrics`)).body;
-    assert.ok(metric(metrics, 'bootstream_store_errors_total{kind="timeout"}') >= 1, metrics);
-    await stop(proc);
+    const metrics = (await timedGet(`${url}/metrics`)).body;
+    assert.ok(metricValue(metrics, 'bootstream_store_errors_total{kind="timeout"}') >= 1, metrics);
+    await stopProcess(proc);
   });
 
   it("attack: the store hangs, for a pointer that has no history -> still answered at once every time (not after a store deadline per request)", async () => {
@@ -741,19 +708,19 @@ describe("serve over an S3 endpoint that hangs, drips or answers garbage", { tim
     const { proc, url } = await serve(["--store", bucket, "--store-timeout", "1", "--revalidate-ms", "100"], {
       AWS_ENDPOINT_URL: proxy.url,
     });
-    const first = await get(`${url}${POINTER}`);
+    const first = await timedGet(`${url}${POINTER}`);
     assert.equal(first.status, 200, first.body);
     proxy.mode = "hang";
     await sleep(1_500);
-    await get(`${url}${POINTER}`); // the first request after the failure may wait the deadline
+    await timedGet(`${url}${POINTER}`); // the first request after the failure may wait the deadline
     const times: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const a = await get(`${url}${POINTER}`);
+      const a = await timedGet(`${url}${POINTER}`);
       assert.equal(a.status, 200);
       assert.equal(a.etag, first.etag);
       times.push(Math.round(a.ms));
     }
-    await stop(proc);
+    await stopProcess(proc);
     assert.ok(
       Math.max(...times) < 300,
       `a verified pointer took ${times.join(", ")} ms while the store hung`,
@@ -764,13 +731,13 @@ describe("serve over an S3 endpoint that hangs, drips or answers garbage", { tim
     const { proxy, url, proc, seen } = await servedThroughProxy();
     proxy.mode = "drip";
     const answers = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => get(`${url}/streams/drip-${i}.json`, {}, 15_000)),
+      Array.from({ length: 30 }, (_, i) => timedGet(`${url}/streams/drip-${i}.json`, {}, 15_000)),
     );
     for (const a of answers) {
       assert.equal(a.status, 503, a.body);
       assert.ok(a.ms < 3_000, `an unknown key took ${a.ms} ms against a dripping store`);
     }
-    const pointer = await get(`${url}${POINTER}`);
+    const pointer = await timedGet(`${url}${POINTER}`);
     assert.equal(pointer.status, 200);
     assert.equal(pointer.body, seen[POINTER]?.body);
     await sleep(3_000);
@@ -778,14 +745,14 @@ describe("serve over an S3 endpoint that hangs, drips or answers garbage", { tim
       proxy.open <= 5,
       `${proxy.open} dripping store connections still held open after their deadlines`,
     );
-    await stop(proc);
+    await stopProcess(proc);
   });
 
   it("attack: the store answers garbage that is not HTTP -> 503 at once for unknown keys, verified objects still 200, process alive", async () => {
     const { proxy, url, proc, seen } = await servedThroughProxy();
     proxy.mode = "garbage";
     const answers = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => get(`${url}/streams/garbage-${i}.json`, {}, 15_000)),
+      Array.from({ length: 20 }, (_, i) => timedGet(`${url}/streams/garbage-${i}.json`, {}, 15_000)),
     );
     for (const a of answers) {
       assert.ok(a.status === 503 || a.status === 502, `${a.status} ${a.body}`);
@@ -794,12 +761,12 @@ describe("serve over an S3 endpoint that hangs, drips or answers garbage", { tim
       assert.doesNotMatch(error.error.message, /s3:\/\/|127\.0\.0\.1|at .*\.ts/);
     }
     for (const path of [POINTER, PINNED]) {
-      const a = await get(`${url}${path}`);
+      const a = await timedGet(`${url}${path}`);
       assert.equal(a.status, 200);
       assert.equal(a.body, seen[path]?.body);
     }
-    assert.equal((await get(`${url}/livez`)).status, 200);
-    await stop(proc);
+    assert.equal((await timedGet(`${url}/livez`)).status, 200);
+    await stopProcess(proc);
   });
 });
 
@@ -809,22 +776,25 @@ describe("serve's last-known-good under a flood of keys and changing stores", { 
   it("attack: request 10,050 distinct unknown stream names, then the store goes down -> the verified pointer and pinned copy still answer 200", async () => {
     const { store } = await publishedStore("bootstream-hostile-evict-");
     const { proc, url } = await serve(["--store", store, "--store-timeout", "1", "--revalidate-ms", "100"]);
-    const pointer = await get(`${url}${POINTER}`);
-    const pinned = await get(`${url}${PINNED}`);
+    const pointer = await timedGet(`${url}${POINTER}`);
+    const pinned = await timedGet(`${url}${PINNED}`);
     assert.equal(pointer.status, 200);
     let next = 0;
     const worker = async () => {
       while (next < 10_050) {
         const i = next++;
-        const a = await get(`${url}/streams/flood-${i}.json`);
+        const a = await timedGet(`${url}/streams/flood-${i}.json`);
         assert.equal(a.status, 404);
       }
     };
     await Promise.all(Array.from({ length: 32 }, worker));
     renameSync(store, `${store}.gone`);
     await sleep(1_500);
-    const later = await Promise.all([get(`${url}${POINTER}`, {}, 5_000), get(`${url}${PINNED}`, {}, 5_000)]);
-    await stop(proc);
+    const later = await Promise.all([
+      timedGet(`${url}${POINTER}`, {}, 5_000),
+      timedGet(`${url}${PINNED}`, {}, 5_000),
+    ]);
+    await stopProcess(proc);
     assert.equal(later[0]?.status, 200, `pointer after the flood: ${later[0]?.body}`);
     assert.equal(later[0]?.etag, pointer.etag);
     assert.equal(later[1]?.status, 200, `pinned copy after the flood: ${later[1]?.body}`);
@@ -834,45 +804,45 @@ describe("serve's last-known-good under a flood of keys and changing stores", { 
   it("attack: a pinned copy replaced on disk by a different valid stream after its first read -> still the first verified bytes", async () => {
     const { store } = await publishedStore("bootstream-hostile-pinned-swap-");
     const { proc, url } = await serve(["--store", store, "--revalidate-ms", "0"]);
-    const first = await get(`${url}${PINNED}`);
+    const first = await timedGet(`${url}${PINNED}`);
     assert.equal(first.status, 200);
     const file = join(store, "streams", "stable", `${OLD_ID}.json`);
     writeFileSync(`${file}.new`, readFileSync(NEW_FILE));
     renameSync(`${file}.new`, file);
     for (let i = 0; i < 5; i++) {
-      const again = await get(`${url}${PINNED}`, { "accept-encoding": i % 2 ? "gzip" : "identity" });
+      const again = await timedGet(`${url}${PINNED}`, { "accept-encoding": i % 2 ? "gzip" : "identity" });
       assert.equal(again.status, 200);
       assert.equal(sha(again.body), sha(first.body));
       assert.equal(again.etag?.replace(/-gzip"$/, '"'), first.etag);
     }
-    await stop(proc);
+    await stopProcess(proc);
   });
 
   it("attack: the pointer moves while serve's history is a moment older -> once history catches up, the pointer names its pinned copy (Content-Location) with exactly its bytes", async () => {
     const { store } = await publishedStore("bootstream-hostile-flip-");
     const { proc, url } = await serve(["--store", store, "--revalidate-ms", "3000"]);
-    const v1 = await get(`${url}${POINTER}`);
+    const v1 = await timedGet(`${url}${POINTER}`);
     assert.equal(v1.headers.get("content-location"), PINNED);
     await sleep(3_100);
     // History is revalidated now (unchanged); the pointer is left stale.
-    assert.equal((await get(`${url}${HISTORY}`)).status, 200);
+    assert.equal((await timedGet(`${url}${HISTORY}`)).status, 200);
     await publish(NEW_FILE, store, ["--force"]);
     // The pointer is re-read while serve's history is still fresh: history lags, no name yet.
-    const moved = await get(`${url}${POINTER}`);
+    const moved = await timedGet(`${url}${POINTER}`);
     assert.notEqual(moved.etag, v1.etag, "the pointer did not move (the test's timing failed)");
     await sleep(3_100);
     for (let i = 0; i < 2; i++) {
-      const a = await get(`${url}${POINTER}`);
+      const a = await timedGet(`${url}${POINTER}`);
       const location = a.headers.get("content-location");
       assert.ok(location, `pointer ${a.etag} still has no Content-Location after history caught up`);
-      const copy = await get(`${url}${location}`);
+      const copy = await timedGet(`${url}${location}`);
       assert.equal(copy.status, 200);
       assert.equal(sha(copy.body), sha(a.body));
       const notModified = await fetch(`${url}${POINTER}`, { headers: { "if-none-match": a.etag ?? "" } });
       assert.equal(notModified.status, 304);
       assert.equal(notModified.headers.get("content-location"), location);
     }
-    await stop(proc);
+    await stopProcess(proc);
   });
 
   it("attack: the pointer flips between two versions as fast as publishes go -> every answer's ETag is its body's sha256, and Content-Location names a copy with exactly those bytes", async () => {
@@ -902,7 +872,7 @@ describe("serve's last-known-good under a flood of keys and changing stores", { 
       if (location) {
         let copy = copies.get(location);
         if (copy === undefined) {
-          copy = (await get(`${url}${location}`)).body;
+          copy = (await timedGet(`${url}${location}`)).body;
           copies.set(location, copy);
         }
         if (sha(copy) !== sha(body))
@@ -911,7 +881,7 @@ describe("serve's last-known-good under a flood of keys and changing stores", { 
     }
     flipping = false;
     await flipper;
-    await stop(proc);
+    await stopProcess(proc);
     rmSync(join(parent, "store"), { recursive: true, force: true });
     assert.ok(answers > 20);
     assert.deepEqual(problems.slice(0, 5), []);
@@ -952,7 +922,7 @@ describe("serve's route table and error path against hostile requests", { timeou
     ({ url, proc } = await serve(["--store", join(parent, "store"), "--token-file", tokens]));
   });
   after(async () => {
-    if (proc) await stop(proc);
+    if (proc) await stopProcess(proc);
   });
 
   /** Parses one raw answer: status, headers, body. */
@@ -1019,7 +989,7 @@ describe("serve's route table and error path against hostile requests", { timeou
       assert.ok(status === 0 || status < 500, `${line} -> ${a.text.slice(0, 200)}`);
       assertClientSafe(line, a.text);
     }
-    assert.equal((await get(`${url}/livez`)).status, 200);
+    assert.equal((await timedGet(`${url}/livez`)).status, 200);
   });
 
   it("attack: odd URLs (double slashes, encodings, trailing dots, 2000 query params, probes with queries) -> never 5xx, no server path", async () => {
@@ -1094,7 +1064,7 @@ describe("serve's route table and error path against hostile requests", { timeou
   });
 
   it("attack: 600 requests with random paths, methods and query strings -> /metrics label values do not grow with them", async () => {
-    const initial = (await get(`${url}/metrics`)).body;
+    const initial = (await timedGet(`${url}/metrics`)).body;
     const series = (t: string) => t.split("\n").filter((l) => l.startsWith("bootstream_")).length;
     const tokens: string[] = [];
     const methods = ["GET", "HEAD", "DELETE", "OPTIONS", "PATCH", "TRACE", "PURGE", "PROPFIND"];
@@ -1110,7 +1080,7 @@ describe("serve's route table and error path against hostile requests", { timeou
       ][i % 4];
       await raw(url, `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 2_000);
     }
-    const grownText = (await get(`${url}/metrics`)).body;
+    const grownText = (await timedGet(`${url}/metrics`)).body;
     for (const t of tokens) assert.ok(!grownText.includes(t), `request text ${t} became a metrics label`);
     const grown = series(grownText) - series(initial);
     assert.ok(grown <= 60, `${grown} new metric series from 600 random requests`);
