@@ -259,17 +259,23 @@ interface Written {
   addedEntry?: { id: string; sha256: string };
 }
 
+/** The stream being published: its value, canonical bytes and their sha256. */
+interface Version {
+  stream: Stream;
+  bytes: Uint8Array;
+  sha: string;
+}
+
 /** Step 2: the pinned copy's id, creating the copy unless identical content is already pinned. */
 async function pinCopy(
   store: Store,
   name: string,
-  stream: Stream,
-  bytes: Uint8Array,
-  sha: string,
+  version: Version,
   options: PublishOptions,
   repaired: string[],
   written: Written,
 ): Promise<{ id: string; reused: boolean }> {
+  const { stream, bytes, sha } = version;
   const { history } = await readHistory(store, name);
   const known = history.entries.find((e) => e.sha256 === sha);
   if (known !== undefined && (await store.head(pinnedKey(name, known.id))) !== undefined) {
@@ -492,6 +498,7 @@ async function publishOnce(
   const { stream, bytes } = canonicalBytes(content);
   const name = checkStreamName(options.name ?? stream.stream);
   const sha = sha256Hex(bytes);
+  const version: Version = { stream, bytes, sha };
   const repaired: string[] = [];
   const pre = options.pointerPrecondition;
 
@@ -524,12 +531,12 @@ async function publishOnce(
 
   const written: Written = {};
   try {
-    const result = await writeAndSwap(store, name, stream, bytes, sha, current, options, repaired, written);
+    const result = await writeAndSwap(store, name, version, current, options, repaired, written);
     return { ...result, cleared };
   } catch (error) {
     if (pre === undefined || written.swapped) throw error;
     // Lost (or failed) before moving the pointer: this run published nothing, so it keeps nothing.
-    const restore = () => pinAndRecord(store, name, stream, bytes, sha, options, [], {});
+    const restore = () => pinAndRecord(store, name, version, options, [], {});
     let undone = "what this run wrote was withdrawn";
     try {
       await withdraw(store, name, sha, written, options, restore);
@@ -602,15 +609,13 @@ async function recordOrphans(
 async function pinAndRecord(
   store: Store,
   name: string,
-  stream: Stream,
-  bytes: Uint8Array,
-  sha: string,
+  version: Version,
   options: PublishOptions,
   repaired: string[],
   written: Written,
 ): Promise<{ id: string; reused: boolean }> {
-  const { id, reused } = await pinCopy(store, name, stream, bytes, sha, options, repaired, written);
-  const entry = historyEntry(id, stream, bytes, sha, options);
+  const { id, reused } = await pinCopy(store, name, version, options, repaired, written);
+  const entry = historyEntry(id, version.stream, version.bytes, version.sha, options);
   await recordHistory(store, name, entry, options, repaired, written);
   return { id, reused };
 }
@@ -619,16 +624,15 @@ async function pinAndRecord(
 async function writeAndSwap(
   store: Store,
   name: string,
-  stream: Stream,
-  bytes: Uint8Array,
-  sha: string,
+  version: Version,
   current: StoredObject | undefined,
   options: PublishOptions,
   repaired: string[],
   written: Written,
 ): Promise<Omit<PublishResult, "cleared">> {
+  const { bytes, sha } = version;
   // 2. + 3. The immutable copy and its history entry.
-  const { id, reused } = await pinAndRecord(store, name, stream, bytes, sha, options, repaired, written);
+  const { id, reused } = await pinAndRecord(store, name, version, options, repaired, written);
   await options.afterStep?.("history");
 
   // 4. Move the pointer, only from the version we linted against.
@@ -690,7 +694,7 @@ async function writeAndSwap(
     const { history } = await readHistory(store, name);
     const listed = history.entries.some((e) => e.sha256 === sha && e.id === id);
     if (!listed || (await store.head(pinnedKey(name, id))) === undefined)
-      await pinAndRecord(store, name, stream, bytes, sha, options, repaired, {});
+      await pinAndRecord(store, name, version, options, repaired, {});
   }
   await syncPointerSignature(store, name, repaired);
   return { ...base, pointerMoved: true };
