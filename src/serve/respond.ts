@@ -14,12 +14,6 @@ export interface HttpReply {
   body?: Buffer;
 }
 
-/** What was sent, for the access log and metrics. */
-export interface Sent {
-  status: number;
-  bytes: number;
-}
-
 const BASE = { "x-content-type-options": "nosniff" } as const;
 
 export function jsonReply(status: number, value: unknown, headers: Record<string, string> = {}): HttpReply {
@@ -57,15 +51,15 @@ export function textReply(
   };
 }
 
-/** Writes a reply; HEAD gets the headers only. */
-export function writeReply(res: ServerResponse, reply: HttpReply, head: boolean): Sent {
+/** Writes a reply; HEAD gets the headers only. Returns the body bytes sent. */
+export function writeReply(res: ServerResponse, reply: HttpReply, head: boolean): number {
   res.writeHead(reply.status, reply.headers);
   if (head || reply.body === undefined) {
     res.end();
-    return { status: reply.status, bytes: 0 };
+    return 0;
   }
   res.end(reply.body);
-  return { status: reply.status, bytes: reply.body.byteLength };
+  return reply.body.byteLength;
 }
 
 /** Seconds a client should wait before retrying while the store is unavailable. */

@@ -30,7 +30,6 @@ import {
   errorReply,
   type HttpReply,
   jsonReply,
-  type Sent,
   textReply,
   writeReply,
 } from "./respond.ts";
@@ -63,6 +62,8 @@ const SLASH = 47; // "/"
 export class StreamServer {
   readonly metrics = new Metrics();
   readonly health: StoreHealth;
+  /** Whether every request gets a log line (decided once: the level does not change). */
+  private readonly logRequests: boolean;
   /** The store with a deadline on every call, observed for metrics and readiness. */
   readonly store: Store;
   private readonly catalog: Catalog;
@@ -81,6 +82,7 @@ export class StreamServer {
 
   constructor(private readonly options: ServeOptions) {
     const timeout = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+    this.logRequests = options.logger.enabled("info");
     this.health = new StoreHealth((up, error) =>
       up
         ? options.logger.log("warn", "store answers again", {})
@@ -205,7 +207,8 @@ export class StreamServer {
       if (match.kind === "route" && match.fast !== undefined) {
         const reply = match.fast(req, match.params);
         if (reply !== undefined) {
-          this.observe(req, match.label, writeReply(res, reply, method === "HEAD"), started);
+          const bytes = writeReply(res, reply, method === "HEAD");
+          this.observe(req, match.label, reply.status, bytes, started);
           return;
         }
       }
@@ -222,7 +225,8 @@ export class StreamServer {
     started: number,
   ): void {
     let label = "unmatched";
-    const finish = (sent: Sent) => this.observe(req, label, sent, started);
+    const finish = (reply: HttpReply, bytes: number) =>
+      this.observe(req, label, reply.status, bytes, started);
     const head = method === "HEAD";
     let reply: HttpReply | Promise<HttpReply>;
     try {
@@ -246,28 +250,27 @@ export class StreamServer {
       reply = this.errorAnswer(req, toBootstreamError(error));
     }
     if (!(reply instanceof Promise)) {
-      finish(writeReply(res, reply, head));
+      finish(reply, writeReply(res, reply, head));
       return;
     }
     reply
       .catch((error: unknown) => this.errorAnswer(req, toBootstreamError(error)))
       .then((r) => {
-        if (res.headersSent) return finish({ status: r.status, bytes: 0 });
-        finish(writeReply(res, r, head));
+        if (res.headersSent) return finish(r, 0);
+        finish(r, writeReply(res, r, head));
       });
   }
 
-  private observe(req: IncomingMessage, label: string, sent: Sent, started: number): void {
+  private observe(req: IncomingMessage, label: string, status: number, bytes: number, started: number): void {
     const seconds = (performance.now() - started) / 1000;
-    this.metrics.observe(label, req.method ?? "", sent.status, sent.bytes, seconds);
-    const { logger } = this.options;
-    if (logger.enabled("info")) {
-      logger.log("info", "request", {
+    this.metrics.observe(label, req.method ?? "", status, bytes, seconds);
+    if (this.logRequests) {
+      this.options.logger.log("info", "request", {
         method: req.method,
         url: (req.url ?? "").slice(0, 256),
         route: label,
-        status: sent.status,
-        bytes: sent.bytes,
+        status,
+        bytes,
         ms: Math.round(seconds * 1e5) / 100,
         remote: req.socket.remoteAddress,
       });
