@@ -74,6 +74,9 @@ export const UNKNOWN = Symbol("unknown");
  */
 const MAX_UNKNOWN_CALLS = 64;
 
+/** The longest a request for a held object waits on its revalidation before the held copy answers. */
+const HELD_WAIT_MS = 250;
+
 export class Catalog {
   /** Slots holding a verified object, oldest first (evicted past maxEntries). */
   private readonly held = new Map<string, Slot>();
@@ -154,8 +157,11 @@ export class Catalog {
     // the store is back.
     if (s.known && (s.failing || !storeUp)) return { object: s.object, stale: true };
     // One store deadline per request, however many calls the round makes (head then get,
-    // the history a pinned copy is checked against): past it, answer as if it failed.
-    const settled = await this.within(s.pending, this.options.waitMs);
+    // the history a pinned copy is checked against): past it, answer as if it failed. A
+    // verified copy waits much less: a healthy store revalidates in milliseconds, and a
+    // client (or a probe-sized timeout) must not wait out a hung store for what is held.
+    const wait = s.known ? Math.min(this.options.waitMs, HELD_WAIT_MS) : this.options.waitMs;
+    const settled = await this.within(s.pending, wait);
     if (settled && !s.failing) return { object: s.object, stale: false };
     if (s.known) return { object: s.object, stale: true };
     if (s.objectError !== undefined) throw s.objectError;
