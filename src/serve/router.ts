@@ -69,9 +69,15 @@ export class Router {
     const known = byPath?.get(path);
     if (known !== undefined) return known;
     const found = this.find(method, path);
-    if (found.kind === "route" && this.memoSize < 10_000) {
-      if (byPath === undefined) this.memo.set(method, new Map([[path, found]]));
-      else byPath.set(path, found);
+    if (found.kind === "route") {
+      // Full: start over, so paths an attacker sprayed first cannot keep real ones out for good.
+      if (this.memoSize >= 10_000) {
+        this.memo.clear();
+        this.memoSize = 0;
+      }
+      const paths = this.memo.get(method);
+      if (paths === undefined) this.memo.set(method, new Map([[path, found]]));
+      else paths.set(path, found);
       this.memoSize++;
     }
     return found;
