@@ -86,9 +86,20 @@ function wrk(url: string, headers: string[], seconds = SECONDS): number {
   return Number(m[1]);
 }
 
-const etagOf = async (url: string) =>
-  (await fetch(url, { method: "HEAD", headers: { "accept-encoding": "identity" } })).headers.get("etag") ??
-  "";
+/**
+ * The identity ETag. Retried: fetch may reuse a keep-alive connection the server closed
+ * while wrk ran (its idle timeout), which fails once and then works.
+ */
+async function etagOf(url: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(url, { method: "HEAD", headers: { "accept-encoding": "identity" } });
+      return res.headers.get("etag") ?? "";
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
+}
 
 interface Measured {
   /** Median req/s per server. */
