@@ -10,7 +10,7 @@
  * Targets: 200 >= 0.85x nginx, 304 >= 0.8x nginx; where the node:http ceiling itself is
  * below a target, >= 0.95x the ceiling instead. S3-backed within 5 % of directory-backed.
  *
- *   npm run bench:serve [-- --seconds 2]
+ *   npm run bench:serve [-- --seconds 2 --rounds 7]
  * Needs Debian's wrk and nginx-light; uses the S3 server in AWS_ENDPOINT_URL, else starts
  * one (scripts/s3-up.sh).
  */
@@ -25,7 +25,8 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const BIN = join(ROOT, "bin/bootstream.js");
 const secondsArg = process.argv.indexOf("--seconds");
 const SECONDS = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 2;
-const ROUNDS = 7;
+const roundsArg = process.argv.indexOf("--rounds");
+const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 7;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
