@@ -13,9 +13,10 @@ import { after, before, describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
 import { publishStream } from "../src/publish/publish.ts";
 import { FsStore } from "../src/storage/index.ts";
-import { type RunningBootstream, startBootstream } from "./helpers/cli.ts";
+import type { RunningBootstream } from "./helpers/cli.ts";
 import { fixtureJson, fixtureText, tempDir } from "./helpers/fixtures.ts";
 import { type RunningNginx, startCacheProxy } from "./helpers/nginx.ts";
+import { serveProcess } from "./helpers/serve-process.ts";
 
 const OLD_TEXT = fixtureText("fcos-stable-stream-2020.json"); // pinned as 20200110
 const STABLE_TEXT = fixtureText("fcos-stable-stream.json"); // pinned as 20260721, the pointer
@@ -77,21 +78,15 @@ interface Replica {
 }
 
 async function startReplica(store: string, tokenFile: string, track: RunningBootstream[]): Promise<Replica> {
-  const proc = startBootstream([
-    "serve",
+  const { proc, url } = await serveProcess([
     "--store",
     store,
-    "--port",
-    "0",
     "--token-file",
     tokenFile,
     "--pointer-max-age",
     String(MAX_AGE_S),
-    "--log-level",
-    "info",
   ]);
   track.push(proc);
-  const url = await proc.waitFor(/http:\/\/127\.0\.0\.1:\d+/, 20_000, "stdout");
   return { proc, url, hostPort: new URL(url).host };
 }
 

@@ -64,6 +64,33 @@ async function serve(
   return { proc, url };
 }
 
+/**
+ * serve over a store that does not exist, with only `cacheDir` to go on: its URL, or
+ * undefined when it refused to start (also a right answer when nothing servable is cached).
+ */
+async function serveOverMissingStore(
+  parent: string,
+  cacheDir: string,
+): Promise<{ run: RunningBootstream; started: string | undefined }> {
+  const run = startBootstream([
+    "serve",
+    "--port",
+    "0",
+    "--store",
+    join(parent, "no-such-store"),
+    "--cache-dir",
+    cacheDir,
+    "--store-timeout",
+    "1",
+  ]);
+  running.push(run);
+  const started = await Promise.race([
+    run.waitFor(/http:\/\/127\.0\.0\.1:\d+/, 30_000, "stdout").then((u) => u.trim()),
+    run.done.then(() => undefined),
+  ]);
+  return { run, started };
+}
+
 interface RawAnswer {
   /** Everything the server sent before it closed (or the timeout). */
   text: string;
@@ -446,23 +473,8 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
     const cacheDir = join(parent, "cache");
     const garbage = "<html>this is not a stream</html>\n";
     plantCache(cacheDir, [{ key: "streams/stable.json", body: garbage }]);
-    const run = startBootstream([
-      "serve",
-      "--port",
-      "0",
-      "--store",
-      join(parent, "no-such-store"),
-      "--cache-dir",
-      cacheDir,
-      "--store-timeout",
-      "1",
-    ]);
-    running.push(run);
     // Refusing to start (nothing verified to serve) is right too; serving the garbage is not.
-    const started = await Promise.race([
-      run.waitFor(/http:\/\/127\.0\.0\.1:\d+/, 30_000, "stdout").then((u) => u.trim()),
-      run.done.then(() => undefined),
-    ]);
+    const { run, started } = await serveOverMissingStore(parent, cacheDir);
     if (started === undefined) return;
     const pointer = await timedGet(`${started}${POINTER}`, {}, 5_000);
     await stopProcess(run);
@@ -522,22 +534,7 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
     const { parent } = await publishedStore("bootstream-hostile-outside-");
     const cacheDir = join(parent, "cache");
     plantCache(cacheDir, [{ key: "junk/anything.bin", body: randomBytes(64) }]);
-    const run = startBootstream([
-      "serve",
-      "--port",
-      "0",
-      "--store",
-      join(parent, "no-such-store"),
-      "--cache-dir",
-      cacheDir,
-      "--store-timeout",
-      "1",
-    ]);
-    running.push(run);
-    const started = await Promise.race([
-      run.waitFor(/http:\/\/127\.0\.0\.1:\d+/, 30_000, "stdout").then((u) => u.trim()),
-      run.done.then(() => undefined),
-    ]);
+    const { run, started } = await serveOverMissingStore(parent, cacheDir);
     if (started === undefined) return; // refusing to start is the right answer
     const ready = await timedGet(`${started}/readyz`);
     await stopProcess(run);
