@@ -143,12 +143,8 @@ export class StreamServer {
   }
 
   private renderMetrics(): string {
-    const { objects, bytes } = this.cachedStats();
+    const { objects, bytes } = this.catalog.stats();
     return this.metrics.render({ cachedObjects: objects, cachedBytes: bytes, storeUp: this.health.up });
-  }
-
-  private cachedStats(): { objects: number; bytes: number } {
-    return this.catalog.stats();
   }
 
   /** Takes in the --cache-dir objects that pass verification, then starts the store heartbeat. */
@@ -484,7 +480,7 @@ export class StreamServer {
 
   /** 200 ok or degraded (serving verified copies while the store is down), 503 when nothing can be served. */
   private readyz(): HttpReply {
-    const report = readiness(this.health, this.cachedStats());
+    const report = readiness(this.health, this.catalog.stats());
     return jsonReply(report.status === "unavailable" ? 503 : 200, report);
   }
 
