@@ -52,6 +52,7 @@ interface Slot {
   object: ServedObject | undefined;
   /** Whether the store has ever answered for this key (object undefined + known = absent). */
   known: boolean;
+  /** performance.now() when the store last answered for this key; -Infinity: ask it on the next read. */
   checkedAt: number;
   /** Set when the last store call for this key failed; cleared by the next success. */
   failing: boolean;
@@ -116,11 +117,11 @@ export class Catalog {
   }
 
   /** The verified object when it can be answered without the store (fresh or immutable). */
-  peek(key: string): ServedObject | undefined | typeof UNKNOWN {
+  peek(key: string, now = performance.now()): ServedObject | undefined | typeof UNKNOWN {
     const slot = this.held.get(key) ?? this.empty.get(key);
     if (slot === undefined || !slot.known) return UNKNOWN;
     if (slot.object !== undefined && slot.immutable && !slot.object.unlisted) return slot.object;
-    if (slot.failing || Date.now() - slot.checkedAt >= this.options.revalidateMs) return UNKNOWN;
+    if (slot.failing || now - slot.checkedAt >= this.options.revalidateMs) return UNKNOWN;
     return slot.object;
   }
 
@@ -129,7 +130,7 @@ export class Catalog {
     if (slot?.known) {
       if (slot.object !== undefined && slot.immutable && !slot.object.unlisted)
         return { object: slot.object, stale: false };
-      if (!slot.failing && Date.now() - slot.checkedAt < this.options.revalidateMs)
+      if (!slot.failing && performance.now() - slot.checkedAt < this.options.revalidateMs)
         return { object: slot.object, stale: false };
     }
     const storeUp = this.options.storeUp();
@@ -191,7 +192,7 @@ export class Catalog {
   /** Forget what is held for `key` (after this server itself changed it). */
   invalidate(key: string): void {
     const slot = this.held.get(key) ?? this.empty.get(key);
-    if (slot) slot.checkedAt = 0;
+    if (slot) slot.checkedAt = Number.NEGATIVE_INFINITY;
   }
 
   private newSlot(key: string): Slot {
@@ -199,7 +200,7 @@ export class Catalog {
       immutable: this.options.immutable(key),
       object: undefined,
       known: false,
-      checkedAt: 0,
+      checkedAt: Number.NEGATIVE_INFINITY,
       failing: false,
       pending: undefined,
     };
@@ -327,7 +328,7 @@ export class Catalog {
   private settle(slot: Slot): void {
     slot.known = true;
     slot.failing = false;
-    slot.checkedAt = Date.now();
+    slot.checkedAt = performance.now();
   }
 }
 

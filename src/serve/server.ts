@@ -201,7 +201,7 @@ export class StreamServer {
     if (url.length <= MAX_URL_LENGTH && url.charCodeAt(0) === SLASH && !url.includes("?")) {
       const match = this.router.match(method, url);
       if (match.kind === "route" && match.fast !== undefined) {
-        const reply = match.fast(req, match.params);
+        const reply = match.fast(req, match.params, started);
         if (reply !== undefined) {
           const bytes = writeReply(res, reply, method === "HEAD");
           this.observe(req, match.label, reply.status, bytes, started);
@@ -339,9 +339,9 @@ export class StreamServer {
   }
 
   private fileHandlers(cls: FileClass, signature: boolean): readonly [Handler, FastHandler] {
-    const fast: FastHandler = (req, params) => {
+    const fast: FastHandler = (req, params, now) => {
       const target = this.target(cls, signature, params);
-      const object = this.catalog.peek(target.key);
+      const object = this.catalog.peek(target.key, now);
       if (typeof object !== "object") return undefined;
       if (cls === "pointer" && object.pinnedId === undefined) return undefined;
       return fileReply(req.headers, target, object, this.cacheControl);
