@@ -16,6 +16,13 @@ export const ERROR_CODES = {
   CHECKSUM_MISMATCH: { exit: 3, http: 422 },
   /** An OpenPGP signature does not verify against the given keys (own exit code, like CHECKSUM_MISMATCH). */
   SIGNATURE_INVALID: { exit: 4, http: 422 },
+  /**
+   * A stream older than the newest this client accepted from the same URL, or the same
+   * last-modified with other bytes (a rollback: a stale or compromised mirror). Own exit code.
+   */
+  ROLLBACK: { exit: 5, http: 409 },
+  /** A stream older than the client's --max-age (a mirror that stopped updating: a freeze). */
+  FROZEN: { exit: 5, http: 409 },
   /** A precondition failed: someone else changed the object first. */
   CONFLICT: { exit: 1, http: 412 },
   /** Credentials are missing or wrong. */
@@ -40,7 +47,7 @@ export const ERROR_CODES = {
   IO: { exit: 2, http: 502 },
   /** The command line or request was malformed. */
   USAGE: { exit: 2, http: 400 },
-} as const satisfies Record<string, { exit: 1 | 2 | 3 | 4; http: number }>;
+} as const satisfies Record<string, { exit: 1 | 2 | 3 | 4 | 5; http: number }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
@@ -76,7 +83,7 @@ export class BootstreamError extends Error {
     this.issues = options.issues ?? [];
   }
 
-  get exitCode(): 1 | 2 | 3 | 4 {
+  get exitCode(): 1 | 2 | 3 | 4 | 5 {
     return ERROR_CODES[this.code].exit;
   }
 

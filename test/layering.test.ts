@@ -14,6 +14,7 @@ const CORE = [
   "diff",
   "lint",
   "kube",
+  "trust",
   "errors.ts",
   "index.ts",
   "version.ts",

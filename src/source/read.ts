@@ -6,7 +6,7 @@
 import { open } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { BootstreamError } from "../errors.ts";
-import { type Deadlines, httpRequest } from "../net/http.ts";
+import { type Deadlines, type HttpReply, httpRequest } from "../net/http.ts";
 
 /** Streams are ~60 KB; anything this large is not stream metadata. */
 export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
@@ -20,12 +20,21 @@ export interface ReadSourceOptions {
   /** Deadlines of URL reads (defaults: src/net/http.ts). */
   deadlines?: Deadlines;
   signal?: AbortSignal;
+  /**
+   * Checks what was read before anyone uses it (a stream's signature and freshness, see
+   * source/trusted.ts); throwing refuses the source.
+   */
+  accept?: (read: SourceBytes) => Promise<void>;
 }
 
 export interface SourceBytes {
   /** How to name the source in messages. */
   name: string;
   bytes: Uint8Array;
+  /** For a URL: where the bytes came from after redirects, and its Content-Location header. */
+  fetched?: { url: string; contentLocation: string | undefined };
+  /** For a local file: its path. */
+  file?: string;
 }
 
 const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -136,6 +145,16 @@ export async function fetchCapped(
   signal?: AbortSignal,
   deadlines: Deadlines = {},
 ): Promise<Uint8Array> {
+  return (await fetchDocument(url, max, signal, deadlines)).body;
+}
+
+/** fetchCapped, with the reply's final URL and headers. */
+export async function fetchDocument(
+  url: string,
+  max: number,
+  signal?: AbortSignal,
+  deadlines: Deadlines = {},
+): Promise<HttpReply> {
   const reply = await httpRequest(url, { maxBytes: max, ...deadlines, ...(signal ? { signal } : {}) }).catch(
     (cause: unknown) => {
       // A body over the cap is named as the metadata limit users know.
@@ -150,11 +169,26 @@ export async function fetchCapped(
       { path: url },
     );
   }
-  return reply.body;
+  return reply;
 }
 
-/** Reads one SOURCE into memory. */
+async function fetchSource(url: string, max: number, options: ReadSourceOptions): Promise<SourceBytes> {
+  const reply = await fetchDocument(url, max, options.signal, options.deadlines);
+  return {
+    name: url,
+    bytes: reply.body,
+    fetched: { url: reply.url, contentLocation: reply.headers.get("content-location") ?? undefined },
+  };
+}
+
+/** Reads one SOURCE into memory, then lets `options.accept` refuse it. */
 export async function readSource(source: string, options: ReadSourceOptions = {}): Promise<SourceBytes> {
+  const read = await readSourceBytes(source, options);
+  await options.accept?.(read);
+  return read;
+}
+
+async function readSourceBytes(source: string, options: ReadSourceOptions): Promise<SourceBytes> {
   const max = options.maxBytes ?? DEFAULT_MAX_BYTES;
   switch (classifySource(source)) {
     case "stdin": {
@@ -162,18 +196,17 @@ export async function readSource(source: string, options: ReadSourceOptions = {}
       return { name: "-", bytes: await collect(options.stdin, "standard input", max) };
     }
     case "url":
-      return { name: source, bytes: await fetchCapped(source, max, options.signal, options.deadlines) };
+      return fetchSource(source, max, options);
     case "name": {
       // A file of that name wins over a stream name, so `validate stable` on a local file works.
       try {
-        return { name: source, bytes: await readFileCapped(source, max) };
+        return { name: source, bytes: await readFileCapped(source, max), file: source };
       } catch (error) {
         if (!(error instanceof BootstreamError && error.code === "NOT_FOUND")) throw error;
       }
-      const url = streamUrl(source, options.streamBaseUrl);
-      return { name: url, bytes: await fetchCapped(url, max, options.signal, options.deadlines) };
+      return fetchSource(streamUrl(source, options.streamBaseUrl), max, options);
     }
     default:
-      return { name: source, bytes: await readFileCapped(source, max) };
+      return { name: source, bytes: await readFileCapped(source, max), file: source };
   }
 }
