@@ -1,10 +1,21 @@
 /** `bootstream mirror`: a stream and chosen artifacts copied for a disconnected site. */
 import { Command } from "commander";
+import { BootstreamError } from "../errors.ts";
 import { mirrorStream } from "../mirror/mirror.ts";
-import { loadStream } from "../source/load.ts";
-import type { CommandKit } from "./context.ts";
+import { KINDS } from "../schema/documents.ts";
+import { acceptDocument, checkDocument } from "../schema/parse.ts";
+import type { Stream } from "../schema/stream.ts";
+import { type ReadSourceOptions, readSource } from "../source/read.ts";
+import type { CliContext, CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { collectList, deadlinesFrom, integerOption, sourceOptions, streamBaseUrlOption } from "./options.ts";
+import {
+  collectList,
+  deadlinesFrom,
+  integerOption,
+  signerFrom,
+  sourceOptions,
+  streamBaseUrlOption,
+} from "./options.ts";
 import { aggregateProgress, progressReporter } from "./progress.ts";
 import { toJsonText } from "./render.ts";
 
@@ -19,6 +30,30 @@ interface MirrorFlags {
   retries: number;
   json?: boolean;
   streamBaseUrl?: string;
+  signKey?: string;
+}
+
+/** The stream with the exact bytes it was parsed from (kept as the mirror's upstream copy). */
+async function readStream(
+  source: string,
+  options: ReadSourceOptions,
+): Promise<{ bytes: Uint8Array; stream: Stream }> {
+  const { name, bytes } = await readSource(source, options);
+  let result = checkDocument(bytes);
+  if (result.kind !== undefined && result.kind !== "stream")
+    throw new BootstreamError(
+      "INVALID_DOCUMENT",
+      `${name}: expected a stream.json document, found ${KINDS[result.kind].title}`,
+      { path: "" },
+    );
+  if (result.kind === undefined && typeof result.data === "object" && result.data !== null)
+    result = checkDocument(result.data, { kind: "stream" });
+  return { bytes, stream: acceptDocument(result, name).data as Stream };
+}
+
+async function upstreamOf(ctx: CliContext, source: string, flags: MirrorFlags) {
+  const { bytes, stream } = await readStream(source, sourceOptions(ctx, flags));
+  return { stream, upstream: { bytes } };
 }
 
 export function registerMirror(kit: CommandKit): Command {
@@ -40,6 +75,10 @@ export function registerMirror(kit: CommandKit): Command {
     .option("--metadata-only", "write the rewritten stream without copying artifacts")
     .option("-j, --jobs <n>", "downloads in parallel", integerOption(1, 64, "a count"), 4)
     .option("--retries <n>", "retries per transfer", integerOption(1, 64, "a count"), 5)
+    .option(
+      "--sign-key <file>",
+      "re-sign the rewritten stream with this armored private key (streams/<stream>.json.asc; passphrase from BOOTSTREAM_SIGN_PASSPHRASE)",
+    )
     .option("--json", "print the result as JSON")
     .addOption(streamBaseUrlOption())
     .addHelpText(
@@ -47,8 +86,12 @@ export function registerMirror(kit: CommandKit): Command {
       `
 Files go under DIR by their URL path (as on the origin) with their signatures; the stream is
 written to DIR/streams/<stream>.json with every selected artifact's location and signature
-rewritten to --base-url, and the artifacts not selected left out. Every artifact's sha256 is
-verified; a rerun resumes partial files and skips verified ones. Any static server (or
+rewritten to --base-url, and the artifacts not selected left out. Beside it the mirror keeps
+the stream exactly as read, DIR/streams/<stream>.upstream.json, with the upstream signature
+when one was verified (.upstream.json.asc): a client given the upstream key accepts the
+rewritten stream when that copy verifies and the rewrite changed nothing but the artifact
+URLs. Or re-sign the rewritten stream with --sign-key (DIR/streams/<stream>.json.asc).
+Every artifact's sha256 is verified; a rerun resumes partial files and skips verified ones. Any static server (or
 bootstream serve for the stream) can serve DIR. Paths come from the stream and stay inside
 DIR: two selected artifacts that would share a file, or take one of the mirror's own
 (streams/, .bootstream-mirror.json, a .part), are refused before anything is fetched.
@@ -60,7 +103,9 @@ Examples:
     )
     .action((source: string, flags: MirrorFlags) =>
       kit.run(flags.json, async () => {
-        const { stream } = await loadStream(source, sourceOptions(ctx, flags));
+        // The key is read before anything is fetched: a wrong passphrase fails first.
+        const signer = await signerFrom(ctx, flags.signKey);
+        const { stream, upstream } = await upstreamOf(ctx, source, flags);
         const reporter = progressReporter(ctx, { single: true });
         const progress = aggregateProgress(reporter, "mirror");
         const result = await mirrorStream(stream, {
@@ -73,6 +118,8 @@ Examples:
           ...(flags.platform ? { platforms: flags.platform } : {}),
           ...(flags.format ? { formats: flags.format } : {}),
           ...(flags.metadataOnly ? { metadataOnly: true } : {}),
+          upstream,
+          ...(signer ? { signer } : {}),
           ...(ctx.shutdown ? { signal: ctx.shutdown } : {}),
           // On a terminal the bar shows progress; elsewhere one line per file.
           onFile: (f) => {

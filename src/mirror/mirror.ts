@@ -8,8 +8,15 @@
  * name are confined to DIR, and the whole layout is checked before anything is fetched, so
  * two artifacts can never share a file (or a file and a directory), nor take one of the
  * mirror's own files (streams/, the state file, a .part).
+ *
+ * Beside the rewritten `streams/<name>.json` the mirror keeps the upstream copy it was made
+ * from, byte for byte, with the upstream signature: `streams/<name>.upstream.json` and
+ * `streams/<name>.upstream.json.asc`. A client holding only the upstream key verifies that
+ * copy and accepts the rewritten stream when it differs from it in nothing but re-based
+ * artifact URLs (trust/mirror-rewrite.ts). An operator may instead re-sign the rewritten
+ * stream (`streams/<name>.json.asc`).
  */
-import { lstat, mkdir, realpath } from "node:fs/promises";
+import { lstat, mkdir, realpath, rm } from "node:fs/promises";
 import { basename, dirname, relative, sep } from "node:path";
 import { type DownloadProgress, downloadArtifact } from "../download/download.ts";
 import { prepareDirectory, readOwnFile } from "../download/files.ts";
@@ -21,8 +28,10 @@ import { resolveInside } from "../files/confine.ts";
 import type { Deadlines } from "../net/http.ts";
 import { type ArtifactRef, listArtifacts } from "../query/index.ts";
 import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
-import { toCanonicalJSON } from "../schema/parse.ts";
+import { parseStream, toCanonicalJSON } from "../schema/parse.ts";
 import type { Stream, StreamArtifact } from "../schema/stream.ts";
+import type { Signer } from "../signature/index.ts";
+import { mirrorRewriteIssues } from "../trust/mirror-rewrite.ts";
 
 export interface MirrorSelection {
   architectures?: readonly string[];
@@ -43,6 +52,14 @@ export interface MirrorOptions extends MirrorSelection {
   deadlines?: Deadlines;
   /** Indent of the written stream; default the stream's usual 4. */
   indent?: number;
+  /**
+   * The exact bytes the stream was parsed from, and their detached signature when known:
+   * kept as streams/<name>.upstream.json (+ .asc) so clients can check the rewrite against
+   * the signed original. Without it no upstream copy is kept (and a stale one is removed).
+   */
+  upstream?: { bytes: Uint8Array; signature?: Uint8Array };
+  /** Re-signs the rewritten stream: streams/<name>.json.asc over its exact bytes. */
+  signer?: Signer;
   onFile?: (event: { path: string; status: "downloaded" | "verified" | "skipped"; bytes: number }) => void;
   /** Bytes received per file (keyed by its path under DIR), for a progress display. */
   onProgress?: (progress: DownloadProgress) => void;
@@ -53,6 +70,11 @@ export interface MirrorOptions extends MirrorSelection {
 
 export interface MirrorResult {
   streamPath: string;
+  /** The upstream copy and its signature, when they were kept. */
+  upstreamPath?: string;
+  upstreamSignaturePath?: string;
+  /** The operator's signature of the rewritten stream, with a signer. */
+  signaturePath?: string;
   files: { path: string; status: "downloaded" | "verified" | "skipped"; bytes: number }[];
 }
 
@@ -61,6 +83,10 @@ const STATE_FILE = ".bootstream-mirror.json";
 const STATE_MAX_BYTES = 16 * 1024 * 1024;
 /** The mirror's own top-level directory for streams. */
 const STREAMS_DIR = "streams";
+/** streams/<name><UPSTREAM_SUFFIX>.json is the upstream copy of stream <name>. */
+const UPSTREAM_SUFFIX = ".upstream";
+/** A stream document is ~60 KB; an old copy larger than this is not compared, just replaced. */
+const OLD_COPY_MAX_BYTES = 32 * 1024 * 1024;
 
 interface Known {
   sha256: string;
@@ -250,6 +276,81 @@ async function inParallel<T>(
   if (failed !== undefined) throw failed;
 }
 
+/** The stream as the mirror serves it: the selected artifacts re-based onto `baseUrl`, the rest left out. */
+function rewrite(stream: Stream, refs: readonly ArtifactRef[], baseUrl: string): Stream {
+  const mirrored = structuredClone(stream);
+  const keep = new Set(refs.map((r) => r.pointer));
+  for (const ref of listArtifacts(mirrored)) {
+    if (!keep.has(ref.pointer)) continue;
+    const artifact = ref.artifact as StreamArtifact;
+    artifact.location = rewriteUrl(baseUrl, artifact.location, `${ref.pointer}/location`);
+    if (artifact.signature)
+      artifact.signature = rewriteUrl(baseUrl, artifact.signature, `${ref.pointer}/signature`);
+  }
+  // Artifacts not selected are dropped, so the mirror never points a client outside.
+  for (const ref of listArtifacts(stream)) {
+    if (keep.has(ref.pointer)) continue;
+    const arch = mirrored.architectures[ref.architecture];
+    const platform = arch?.artifacts[ref.platform];
+    const format = platform?.formats[ref.format];
+    if (format) delete format[ref.kind];
+    if (format && Object.keys(format).length === 0) delete platform?.formats[ref.format];
+    if (platform && Object.keys(platform.formats).length === 0) delete arch?.artifacts[ref.platform];
+  }
+  for (const [name, arch] of Object.entries(mirrored.architectures)) {
+    if (Object.keys(arch.artifacts).length === 0) delete mirrored.architectures[name];
+  }
+  return mirrored;
+}
+
+/**
+ * The upstream bytes must be the stream being mirrored: what the mirror writes has to pass
+ * the same check a client makes (trust/mirror-rewrite.ts), or the upstream copy kept beside
+ * it would vouch for nothing.
+ */
+function checkUpstreamCopy(bytes: Uint8Array, mirrored: Stream): void {
+  const upstream = parseStream(bytes);
+  const issues = mirrorRewriteIssues(upstream, mirrored);
+  if (issues.length > 0)
+    throw new BootstreamError(
+      "USAGE",
+      `the upstream bytes given to mirror are not the stream being mirrored: ${issues
+        .slice(0, 3)
+        .map((i) => `${i.pointer}: ${i.message}`)
+        .join("; ")}`,
+      { issues },
+    );
+}
+
+/** Removes `path` if it is there (a link is removed, never followed). */
+async function removeOwn(path: string): Promise<void> {
+  try {
+    await rm(path, { force: true });
+  } catch (cause) {
+    throw new BootstreamError("IO", `cannot remove ${path}: ${(cause as Error).message}`, { path, cause });
+  }
+}
+
+/**
+ * Writes `bytes` to `path`, then their signature to `ascPath` when there is one. Without one,
+ * an old `.asc` stays only while the bytes it signs stay the same; it is removed before the
+ * bytes change, so no signature stands beside bytes it does not sign. Between the two
+ * renames a reader can meet new bytes with the old signature: that pair fails to verify.
+ */
+async function writeSigned(
+  path: string,
+  bytes: Uint8Array,
+  ascPath: string,
+  signature: Uint8Array | string | undefined,
+): Promise<void> {
+  if (signature === undefined) {
+    const old = await readOwnFile(path, OLD_COPY_MAX_BYTES);
+    if (old === undefined || !Buffer.from(old).equals(bytes)) await removeOwn(ascPath);
+  }
+  await writeFileAtomic(path, bytes, { mode: 0o644 });
+  if (signature !== undefined) await writeFileAtomic(ascPath, signature, { mode: 0o644 });
+}
+
 export async function mirrorStream(stream: Stream, options: MirrorOptions): Promise<MirrorResult> {
   const directory = options.directory;
   // Everything that depends on the document is checked before anything is written.
@@ -259,14 +360,29 @@ export async function mirrorStream(stream: Stream, options: MirrorOptions): Prom
       `/stream: ${JSON.stringify(stream.stream)} cannot name the mirrored stream's file: expected ${STREAM_NAME_EXPECTATION}`,
       { path: "/stream" },
     );
-  const streamPath = resolveInside(directory, [STREAMS_DIR, `${stream.stream}.json`], {
-    what: "stream name",
-    pointer: "/stream",
-  });
+  if (stream.stream.endsWith(UPSTREAM_SUFFIX))
+    throw new BootstreamError(
+      "INVALID_DOCUMENT",
+      `/stream: ${JSON.stringify(stream.stream)} cannot name the mirrored stream's file: streams/${stream.stream}.json is where the mirror keeps the upstream copy of ${JSON.stringify(stream.stream.slice(0, -UPSTREAM_SUFFIX.length))}`,
+      { path: "/stream" },
+    );
+  const own = (file: string) =>
+    resolveInside(directory, [STREAMS_DIR, file], { what: "stream name", pointer: "/stream" });
+  const streamPath = own(`${stream.stream}.json`);
+  const signaturePath = own(`${stream.stream}.json.asc`);
+  const upstreamPath = own(`${stream.stream}${UPSTREAM_SUFFIX}.json`);
+  const upstreamSignaturePath = own(`${stream.stream}${UPSTREAM_SUFFIX}.json.asc`);
   const refs = listArtifacts(stream).filter((ref) => selected(ref, options));
   if (refs.length === 0)
     throw new BootstreamError("NOT_FOUND", "no artifact of the stream matches the selection");
   const entries = layout(directory, refs);
+  const mirrored = rewrite(stream, refs, options.baseUrl);
+  const text = new TextEncoder().encode(
+    toCanonicalJSON(mirrored, { kind: "stream", indent: options.indent ?? 4 }),
+  );
+  if (options.upstream) checkUpstreamCopy(options.upstream.bytes, mirrored);
+  // Signed before hours of transfers, so a key that cannot sign fails first.
+  const signature = options.signer ? await options.signer.sign(text) : undefined;
   await prepareDirectory(directory);
 
   const statePath = resolveInside(directory, [STATE_FILE]);
@@ -331,34 +447,25 @@ export async function mirrorStream(stream: Stream, options: MirrorOptions): Prom
     });
   }
 
-  // The mirrored stream: the same document, every selected artifact pointing at the mirror.
-  const mirrored = structuredClone(stream);
-  const keep = new Set(refs.map((r) => r.pointer));
-  for (const ref of listArtifacts(mirrored)) {
-    if (!keep.has(ref.pointer)) continue;
-    const artifact = ref.artifact as StreamArtifact;
-    artifact.location = rewriteUrl(options.baseUrl, artifact.location, `${ref.pointer}/location`);
-    if (artifact.signature)
-      artifact.signature = rewriteUrl(options.baseUrl, artifact.signature, `${ref.pointer}/signature`);
-  }
-  // Artifacts not selected are dropped, so the mirror never points a client outside.
-  for (const ref of listArtifacts(stream)) {
-    if (keep.has(ref.pointer)) continue;
-    const arch = mirrored.architectures[ref.architecture];
-    const platform = arch?.artifacts[ref.platform];
-    const format = platform?.formats[ref.format];
-    if (format) delete format[ref.kind];
-    if (format && Object.keys(format).length === 0) delete platform?.formats[ref.format];
-    if (platform && Object.keys(platform.formats).length === 0) delete arch?.artifacts[ref.platform];
-  }
-  for (const [name, arch] of Object.entries(mirrored.architectures)) {
-    if (Object.keys(arch.artifacts).length === 0) delete mirrored.architectures[name];
-  }
+  // The upstream copy first, then the stream rewritten from it: a reader never meets a
+  // rewritten stream whose upstream copy is missing or older. Between the two renames it can
+  // meet the older rewrite beside the newer copy, which the client's check refuses (closed).
   await confinedDirectory(directory, dirname(streamPath));
-  await writeFileAtomic(
-    streamPath,
-    toCanonicalJSON(mirrored, { kind: "stream", indent: options.indent ?? 4 }),
-    { mode: 0o644 },
-  );
-  return { streamPath, files };
+  const result: MirrorResult = { streamPath, files };
+  if (options.upstream) {
+    await writeSigned(
+      upstreamPath,
+      options.upstream.bytes,
+      upstreamSignaturePath,
+      options.upstream.signature,
+    );
+    result.upstreamPath = upstreamPath;
+    if (options.upstream.signature) result.upstreamSignaturePath = upstreamSignaturePath;
+  } else {
+    await removeOwn(upstreamSignaturePath);
+    await removeOwn(upstreamPath);
+  }
+  await writeSigned(streamPath, text, signaturePath, signature);
+  if (signature !== undefined) result.signaturePath = signaturePath;
+  return result;
 }
