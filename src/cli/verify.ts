@@ -1,6 +1,7 @@
 /** `bootstream verify FILE --key PUB.asc`: check a detached OpenPGP signature. */
 import { Command } from "commander";
-import { verifyDetached } from "../signature/index.ts";
+import { BootstreamError } from "../errors.ts";
+import { type SignatureCheck, verifyDetached } from "../signature/index.ts";
 import { readSource } from "../source/read.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
@@ -11,12 +12,14 @@ export function registerVerify(kit: CommandKit): Command {
   return new Command("verify")
     .description("verify a file's detached OpenPGP signature (FILE.asc unless --signature)")
     .argument("<source>", "the signed file (path or URL)")
-    .requiredOption("--key <file>", "public key(s), armored or binary (repeatable)", collectList)
+    .requiredOption("--key <file>", "public key(s), armored or binary, a keyring (repeatable)", collectList)
     .option("--signature <source>", "the signature (default: SOURCE.asc)")
     .addHelpText(
       "after",
       `
-Exit status: 0 good signature, 4 bad signature, 2 error (unreadable file or key).
+Exit status: 0 good signature (the signer's fingerprint is printed), 4 bad signature or one
+by a key not given, expired or revoked, 2 error (unreadable file or key). A --key file may
+hold several keys (a keyring, armored blocks one after another) and revocation certificates.
 
 Examples:
   bootstream verify /srv/streams/streams/stable.json --key release-pub.asc
@@ -31,8 +34,23 @@ Examples:
           ...read,
           maxBytes: 1024 * 1024,
         });
-        const keyId = await verifyDetached(file.bytes, signature.bytes, keys);
-        writeLine(ctx.stderr, `${file.name}: good signature from key ${keyId}`);
+        let signer: SignatureCheck;
+        try {
+          signer = await verifyDetached(file.bytes, signature.bytes, keys);
+        } catch (error) {
+          if (!(error instanceof BootstreamError)) throw error;
+          throw new BootstreamError(error.code, `${file.name}: ${error.message}`, {
+            cause: error,
+            path: file.name,
+          });
+        }
+        // The fingerprint is what a user compares with the one published; a subkey id says which
+        // key of it signed. A key id is the end of a v4 fingerprint (40 digits), the start of a v6 one.
+        const { fingerprint, keyId } = signer;
+        const primary =
+          fingerprint.length === 40 ? fingerprint.endsWith(keyId) : fingerprint.startsWith(keyId);
+        const subkey = primary ? "" : ` (signing subkey ${keyId})`;
+        writeLine(ctx.stderr, `${file.name}: good signature from key ${fingerprint}${subkey}`);
         return 0;
       }),
     );
