@@ -252,6 +252,10 @@ describe("bootstream mirror", () => {
       const res = await fetch(`${url}/streams/test.json`);
       assert.equal(res.status, 200);
       assert.equal(await res.text(), readFileSync(join(dir, "streams/test.json"), "utf8"));
+      // ...and for the upstream copy beside it, which clients check the rewrite against.
+      const copy = await fetch(`${url}/streams/test.upstream.json`);
+      assert.equal(copy.status, 200);
+      assert.ok(Buffer.from(await copy.arrayBuffer()).equals(readFileSync(streamFile)));
       serve.child.kill("SIGTERM");
       assert.equal((await serve.done).code, 143);
     } finally {
