@@ -19,7 +19,18 @@ const CORE = [
   "index.ts",
   "version.ts",
 ];
-const IO_LAYERS = ["source", "storage", "publish", "serve", "download", "mirror", "oci", "cli", "bin.ts"];
+const IO_LAYERS = [
+  "audit",
+  "source",
+  "storage",
+  "publish",
+  "serve",
+  "download",
+  "mirror",
+  "oci",
+  "cli",
+  "bin.ts",
+];
 const IO_BUILTINS =
   /^node:(fs|fs\/promises|http|https|http2|net|tls|dgram|child_process|worker_threads|cluster|readline|process)$/;
 

@@ -28,6 +28,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   history: publishCommands,
   rollback: publishCommands,
   fsck: publishCommands,
+  audit: async () => (await import("./audit.ts")).registerAudit,
   verify: async () => (await import("./verify.ts")).registerVerify,
   serve: async () => (await import("./serve.ts")).registerServe,
   download: async () => (await import("./download.ts")).registerDownload,
