@@ -1,6 +1,6 @@
 /**
- * bootstream's library API. Core functions here are pure (no I/O); readers of files and
- * URLs live in ./source.
+ * bootstream's library API: the pure core (parse, query, canonical output), and fetchStream,
+ * the one reader a client needs, which verifies a stream before handing it over.
  */
 export { ANY, compareKeys, type Layout, layoutOf, PRESERVE } from "./canonical/layout.ts";
 export { decodeUtf8, type JsonValue, numberSourceText, parseJson } from "./canonical/parse.ts";
@@ -68,4 +68,9 @@ export type {
   StreamImages,
 } from "./schema/stream.ts";
 export type { Updates, UpdatesRelease } from "./schema/updates.ts";
+export { type SignatureCheck, verifyDetached } from "./signature/index.ts";
+export type { ReadSourceOptions } from "./source/read.ts";
+export { defaultStateDir } from "./source/trust-state.ts";
+export { type FetchedStream, fetchStream, type TrustOptions, type TrustVerdict } from "./source/trusted.ts";
+export { parseDuration } from "./trust/freshness.ts";
 export { VERSION } from "./version.ts";

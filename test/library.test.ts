@@ -22,6 +22,8 @@ describe("library API", () => {
       "toCanonicalJSON",
       "findArtifacts",
       "findImage",
+      "fetchStream",
+      "parseDuration",
     ]) {
       assert.equal(typeof (api as Record<string, unknown>)[name], "function", name);
     }

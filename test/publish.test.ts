@@ -322,7 +322,7 @@ for (const under of STORES) {
         const file = join(local, "streams_stable.json");
         const good = await runBootstream(["verify", file, "--key", join(keyDir, "pub.asc")]);
         assert.equal(good.code, 0, good.stderr);
-        assert.match(good.stderr, /good signature from key [0-9a-f]{16}/);
+        assert.match(good.stderr, /good signature from key [0-9A-F]{40}/);
         const wrongKey = await runBootstream(["verify", file, "--key", join(keyDir, "other.asc")]);
         assert.equal(wrongKey.code, 4);
         writeFileSync(file, `${fixtureText("fcos-stable-stream.json")} `);

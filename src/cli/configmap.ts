@@ -4,7 +4,7 @@ import { PLACEHOLDER_RELEASE_VERSION, parseStreamConfigMap, streamConfigMap } fr
 import { readSource } from "../source/read.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { sourceOptions, streamBaseUrlOption } from "./options.ts";
+import { sourceOptions, streamBaseUrlOption, type TrustFlags, withTrustOptions } from "./options.ts";
 import { emitDocument } from "./output.ts";
 import { canonicalStream } from "./stream-source.ts";
 
@@ -22,7 +22,7 @@ Examples:
   kubectl get configmap -n openshift-machine-config-operator coreos-bootimages -o yaml | bootstream configmap extract -`,
     );
   command.addCommand(
-    new Command("create")
+    withTrustOptions(new Command("create"))
       .description("print the ConfigMap YAML (the default subcommand: `configmap SOURCE ...`)")
       .argument("<source>", "stream file, -, URL or stream name")
       .option(
@@ -43,7 +43,7 @@ Examples:
             name: string;
             output?: string;
             streamBaseUrl?: string;
-          },
+          } & TrustFlags,
         ) =>
           kit.run(false, async () => {
             const { text } = await canonicalStream(kit, source, flags);

@@ -12,8 +12,9 @@ import {
   deadlinesFrom,
   integerOption,
   keysFrom,
-  sourceOptions,
   streamBaseUrlOption,
+  streamSourceOptions,
+  withTrustOptions,
 } from "./options.ts";
 import { progressReporter } from "./progress.ts";
 import { toJsonText } from "./render.ts";
@@ -38,43 +39,44 @@ interface DownloadFlags {
 
 export function registerDownload(kit: CommandKit): Command {
   const { ctx } = kit;
-  return new Command("download")
-    .description("download and verify a boot image chosen from a stream (or a URL)")
-    .option("-s, --stream <name>", "stream name, or a stream file or URL", "stable")
-    .option("-a, --architecture <arch>", "architecture", ctx.hostArch)
-    .option("-p, --platform <name>", "platform", "metal")
-    .option("-f, --format <name>", "format", "raw.xz")
-    .addOption(new Option("-k, --kind <kind>", "only this file of the format").choices(ARTIFACT_KINDS))
-    .option("-u, --image-url <url>", "download this URL instead (signature expected at URL.sig)")
-    .option("--sha256 <hex>", "with -u: the expected sha256")
-    .option("-C, --directory <dir>", "destination directory", ".")
-    .option(
-      "--decompress",
-      "decompress .xz, .gz and .zst on the fly (checks uncompressed-sha256 when the stream has it)",
-    )
-    .option(
-      "--key <file>",
-      "OpenPGP public key(s) to verify signatures with (repeatable; env BOOTSTREAM_KEYRING)",
-      collectList,
-    )
-    .option("--insecure", "skip signature verification (digests are still checked)")
-    .option(
-      "--retries <n>",
-      "retries after a failed or dropped transfer",
-      integerOption(0, 100, "retries"),
-      5,
-    )
-    .option(
-      "--retry-delay <ms>",
-      "delay before the first retry, doubling each time",
-      integerOption(0, 600_000, "milliseconds"),
-      500,
-    )
-    .option("--json", "print results as JSON")
-    .addOption(streamBaseUrlOption())
-    .addHelpText(
-      "after",
-      `
+  return withTrustOptions(
+    new Command("download")
+      .description("download and verify a boot image chosen from a stream (or a URL)")
+      .option("-s, --stream <name>", "stream name, or a stream file or URL", "stable")
+      .option("-a, --architecture <arch>", "architecture", ctx.hostArch)
+      .option("-p, --platform <name>", "platform", "metal")
+      .option("-f, --format <name>", "format", "raw.xz")
+      .addOption(new Option("-k, --kind <kind>", "only this file of the format").choices(ARTIFACT_KINDS))
+      .option("-u, --image-url <url>", "download this URL instead (signature expected at URL.sig)")
+      .option("--sha256 <hex>", "with -u: the expected sha256")
+      .option("-C, --directory <dir>", "destination directory", ".")
+      .option(
+        "--decompress",
+        "decompress .xz, .gz and .zst on the fly (checks uncompressed-sha256 when the stream has it)",
+      )
+      .option(
+        "--key <file>",
+        "OpenPGP public key(s) to verify signatures with (repeatable; env BOOTSTREAM_KEYRING)",
+        collectList,
+      )
+      .option("--insecure", "skip signature verification (digests are still checked)")
+      .option(
+        "--retries <n>",
+        "retries after a failed or dropped transfer",
+        integerOption(0, 100, "retries"),
+        5,
+      )
+      .option(
+        "--retry-delay <ms>",
+        "delay before the first retry, doubling each time",
+        integerOption(0, 600_000, "milliseconds"),
+        500,
+      )
+      .option("--json", "print results as JSON")
+      .addOption(streamBaseUrlOption())
+      .addHelpText(
+        "after",
+        `
 Writes NAME.part and renames it to NAME only after the sha256 and the signature verified;
 on a mismatch the partial file is removed. An interrupted download resumes from NAME.part.
 Prints the paths of the files written on stdout, and on stderr what was checked ("not
@@ -88,70 +90,71 @@ Examples:
   bootstream download -s stable -p metal -f pxe -C /srv/tftp --key fedora.asc
   bootstream download -s stable -p qemu -f qcow2.xz --decompress --key fedora.asc
   bootstream download -u https://example.com/image.raw.xz --sha256 <hex> --insecure`,
-    )
-    .action((flags: DownloadFlags) =>
-      kit.run(flags.json, async () => {
-        const keyFiles = flags.key?.length
-          ? flags.key
-          : ctx.env.BOOTSTREAM_KEYRING
-            ? [ctx.env.BOOTSTREAM_KEYRING]
-            : [];
-        if (!flags.insecure && keyFiles.length === 0) {
-          throw new BootstreamError(
-            "USAGE",
-            "no key to verify signatures with: give --key FILE (or set BOOTSTREAM_KEYRING), or --insecure",
-          );
-        }
-        const keys = keyFiles.length > 0 ? await keysFrom(keyFiles) : [];
-        let sources: DownloadSource[];
-        if (flags.imageUrl) {
-          // A digest that cannot match would only surface as a mismatch after the transfer.
-          if (flags.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(flags.sha256))
+      )
+      .action((flags: DownloadFlags) =>
+        kit.run(flags.json, async () => {
+          const keyFiles = flags.key?.length
+            ? flags.key
+            : ctx.env.BOOTSTREAM_KEYRING
+              ? [ctx.env.BOOTSTREAM_KEYRING]
+              : [];
+          if (!flags.insecure && keyFiles.length === 0) {
             throw new BootstreamError(
               "USAGE",
-              `--sha256 ${JSON.stringify(flags.sha256)}: expected 64 hexadecimal digits`,
+              "no key to verify signatures with: give --key FILE (or set BOOTSTREAM_KEYRING), or --insecure",
             );
-          sources = [sourceFromUrl(flags.imageUrl, flags.sha256?.toLowerCase())];
-        } else {
-          const { stream } = await loadStream(flags.stream, sourceOptions(ctx, flags));
-          sources = sourcesFromStream(stream, {
-            architecture: flags.architecture,
-            platform: flags.platform,
-            format: flags.format,
-            ...(flags.kind ? { kind: flags.kind } : {}),
-          });
-        }
-        const deadlines = deadlinesFrom(ctx.env);
-        const progress = progressReporter(ctx);
-        const results: DownloadResult[] = [];
-        try {
-          for (const source of sources) {
-            const result = await downloadArtifact(source, {
-              directory: flags.directory,
-              decompress: flags.decompress === true,
-              keys,
-              insecure: flags.insecure === true,
-              retries: flags.retries,
-              backoffMs: flags.retryDelay,
-              deadlines,
-              builtinDecompressors: ctx.env.BOOTSTREAM_BUILTIN_DECOMPRESSORS === "1",
-              onProgress: (p) => progress.update(p),
-              ...(ctx.shutdown ? { signal: ctx.shutdown } : {}),
-            });
-            progress.stop();
-            results.push(result);
-            if (!flags.json) {
-              writeLine(ctx.stdout, result.path);
-              writeLine(ctx.stderr, `${result.path}: ${checkedWords(result, flags.insecure === true)}`);
-            }
           }
-        } finally {
-          progress.stop();
-        }
-        if (flags.json) ctx.stdout.write(toJsonText(results));
-        return 0;
-      }),
-    );
+          const keys = keyFiles.length > 0 ? await keysFrom(keyFiles) : [];
+          let sources: DownloadSource[];
+          if (flags.imageUrl) {
+            // A digest that cannot match would only surface as a mismatch after the transfer.
+            if (flags.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(flags.sha256))
+              throw new BootstreamError(
+                "USAGE",
+                `--sha256 ${JSON.stringify(flags.sha256)}: expected 64 hexadecimal digits`,
+              );
+            sources = [sourceFromUrl(flags.imageUrl, flags.sha256?.toLowerCase())];
+          } else {
+            const { stream } = await loadStream(flags.stream, streamSourceOptions(ctx, flags));
+            sources = sourcesFromStream(stream, {
+              architecture: flags.architecture,
+              platform: flags.platform,
+              format: flags.format,
+              ...(flags.kind ? { kind: flags.kind } : {}),
+            });
+          }
+          const deadlines = deadlinesFrom(ctx.env);
+          const progress = progressReporter(ctx);
+          const results: DownloadResult[] = [];
+          try {
+            for (const source of sources) {
+              const result = await downloadArtifact(source, {
+                directory: flags.directory,
+                decompress: flags.decompress === true,
+                keys,
+                insecure: flags.insecure === true,
+                retries: flags.retries,
+                backoffMs: flags.retryDelay,
+                deadlines,
+                builtinDecompressors: ctx.env.BOOTSTREAM_BUILTIN_DECOMPRESSORS === "1",
+                onProgress: (p) => progress.update(p),
+                ...(ctx.shutdown ? { signal: ctx.shutdown } : {}),
+              });
+              progress.stop();
+              results.push(result);
+              if (!flags.json) {
+                writeLine(ctx.stdout, result.path);
+                writeLine(ctx.stderr, `${result.path}: ${checkedWords(result, flags.insecure === true)}`);
+              }
+            }
+          } finally {
+            progress.stop();
+          }
+          if (flags.json) ctx.stdout.write(toJsonText(results));
+          return 0;
+        }),
+      ),
+  );
 }
 
 /** What was proven about a file, and only that: "sha256 ok" only when a digest was compared. */

@@ -14,7 +14,14 @@ import type { ReleaseIndex } from "../schema/release-index.ts";
 import { loadDocument, loadStream } from "../source/load.ts";
 import { readFileCapped } from "../source/read.ts";
 import type { CliContext, CommandKit } from "./context.ts";
-import { parseIndent, sourceOptions, streamBaseUrlOption } from "./options.ts";
+import {
+  parseIndent,
+  sourceOptions,
+  streamBaseUrlOption,
+  streamSourceOptions,
+  type TrustFlags,
+  withTrustOptions,
+} from "./options.ts";
 import { emitDocument } from "./output.ts";
 
 function parseTimestamp(value: string): string {
@@ -122,7 +129,8 @@ function splitReleaseArg(arg: string): { source: string; arch?: string } {
 }
 
 function streamCommand(kit: CommandKit): Command {
-  return new Command("stream")
+  // The trust flags check --from, the one stream this reads (release files are the build's own).
+  return withTrustOptions(new Command("stream"))
     .description("translate release.json files into stream.json, per architecture")
     .requiredOption(
       "--release <source>",
@@ -160,16 +168,18 @@ Examples:
   bootstream generate stream --release release.json --stream stable --override pins.yaml --last-modified 2024-05-31T14:21:46Z`,
     )
     .action(
-      (opts: {
-        release: string[];
-        stream: string;
-        override?: string;
-        from?: string;
-        lastModified?: string;
-        indent: number;
-        output?: string;
-        streamBaseUrl?: string;
-      }) =>
+      (
+        opts: {
+          release: string[];
+          stream: string;
+          override?: string;
+          from?: string;
+          lastModified?: string;
+          indent: number;
+          output?: string;
+          streamBaseUrl?: string;
+        } & TrustFlags,
+      ) =>
         kit.run(false, async () => {
           const inputs: ReleaseInput[] = [];
           const byArchSource = new Map<string, ReleaseInput>();
@@ -187,7 +197,7 @@ Examples:
             inputs.push(input);
           }
           const base = opts.from
-            ? (await loadStream(opts.from, sourceOptions(kit.ctx, opts))).stream
+            ? (await loadStream(opts.from, streamSourceOptions(kit.ctx, opts))).stream
             : undefined;
           let stream = generateStream(inputs, {
             stream: opts.stream,
@@ -240,17 +250,19 @@ Examples:
   bootstream generate index --existing releases.json --release release.json --stream stable -o releases.json`,
     )
     .action(
-      (opts: {
-        release: string[];
-        stream: string;
-        existing?: string;
-        baseUrl?: string;
-        allowOlder?: boolean;
-        lastModified?: string;
-        indent?: number;
-        output?: string;
-        streamBaseUrl?: string;
-      }) =>
+      (
+        opts: {
+          release: string[];
+          stream: string;
+          existing?: string;
+          baseUrl?: string;
+          allowOlder?: boolean;
+          lastModified?: string;
+          indent?: number;
+          output?: string;
+          streamBaseUrl?: string;
+        } & TrustFlags,
+      ) =>
         kit.run(false, async () => {
           let index: ReleaseIndex | undefined;
           let indent = opts.indent;

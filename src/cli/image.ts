@@ -6,7 +6,7 @@ import { printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { archOption, sourceOptions, streamBaseUrlOption } from "./options.ts";
+import { archOption, streamBaseUrlOption, streamSourceOptions, withTrustOptions } from "./options.ts";
 import { renderTable, toJsonText } from "./render.ts";
 
 interface ImageOptions {
@@ -43,26 +43,27 @@ function primaryValue(image: CloudImage): string | undefined {
 
 export function registerImage(kit: CommandKit): Command {
   const { ctx } = kit;
-  return new Command("image")
-    .description(
-      "print the cloud image of an architecture: AMI per region, GCP image, KubeVirt container, ...",
-    )
-    .argument("<source>", "stream file, -, URL or stream name")
-    .addOption(archOption(ctx.hostArch))
-    .requiredOption(
-      "-p, --platform <platform>",
-      "aws, aliyun, gcp, ibmcloud, powervs, kubevirt, aws-winli, azure-disk",
-    )
-    .option("--region <region>", "region, for aws, aliyun, ibmcloud, powervs and aws-winli")
-    .option(
-      "--field <name>",
-      "print only this field (image, project, family, name, digest-ref, release, url, ...)",
-    )
-    .option("--json", "print the image as JSON")
-    .addOption(streamBaseUrlOption())
-    .addHelpText(
-      "after",
-      `
+  return withTrustOptions(
+    new Command("image")
+      .description(
+        "print the cloud image of an architecture: AMI per region, GCP image, KubeVirt container, ...",
+      )
+      .argument("<source>", "stream file, -, URL or stream name")
+      .addOption(archOption(ctx.hostArch))
+      .requiredOption(
+        "-p, --platform <platform>",
+        "aws, aliyun, gcp, ibmcloud, powervs, kubevirt, aws-winli, azure-disk",
+      )
+      .option("--region <region>", "region, for aws, aliyun, ibmcloud, powervs and aws-winli")
+      .option(
+        "--field <name>",
+        "print only this field (image, project, family, name, digest-ref, release, url, ...)",
+      )
+      .option("--json", "print the image as JSON")
+      .addOption(streamBaseUrlOption())
+      .addHelpText(
+        "after",
+        `
 For aws and aliyun with --region, prints the image id alone; without --region, a table of
 every region. gcp prints project, family and name; kubevirt the image and its digest-ref.
 
@@ -72,54 +73,59 @@ Examples:
   bootstream image stable.json -a x86_64 -p gcp
   bootstream image stable.json -a x86_64 -p gcp --field name
   bootstream image stable.json -a x86_64 -p kubevirt --field digest-ref`,
-    )
-    .action((source: string, opts: ImageOptions) =>
-      kit.run(opts.json, async () => {
-        const { stream } = await loadStream(source, sourceOptions(ctx, opts));
-        const query = { architecture: opts.arch, platform: opts.platform };
-        const images =
-          isRegionalPlatform(opts.platform) && opts.region === undefined
-            ? listImages(stream, query)
-            : [findImage(stream, opts.region === undefined ? query : { ...query, region: opts.region })];
-        if (opts.json) {
-          const data = images.map(({ pointer: _pointer, ...rest }) => rest);
-          ctx.stdout.write(toJsonText(images.length === 1 && opts.region !== undefined ? data[0] : data));
-          return 0;
-        }
-        if (opts.field !== undefined) {
-          const field = opts.field;
-          for (const image of images) {
-            const value = (image as unknown as Record<string, unknown>)[field];
-            if (typeof value !== "string") {
-              const have = imageFields(image).map(([k]) => k);
-              throw new BootstreamError(
-                "NOT_FOUND",
-                `${opts.platform} image has no ${field}; available: ${have.join(", ")}`,
-                {
-                  path: image.pointer,
-                },
+      )
+      .action((source: string, opts: ImageOptions) =>
+        kit.run(opts.json, async () => {
+          const { stream } = await loadStream(source, streamSourceOptions(ctx, opts));
+          const query = { architecture: opts.arch, platform: opts.platform };
+          const images =
+            isRegionalPlatform(opts.platform) && opts.region === undefined
+              ? listImages(stream, query)
+              : [findImage(stream, opts.region === undefined ? query : { ...query, region: opts.region })];
+          if (opts.json) {
+            const data = images.map(({ pointer: _pointer, ...rest }) => rest);
+            ctx.stdout.write(toJsonText(images.length === 1 && opts.region !== undefined ? data[0] : data));
+            return 0;
+          }
+          if (opts.field !== undefined) {
+            const field = opts.field;
+            for (const image of images) {
+              const value = (image as unknown as Record<string, unknown>)[field];
+              if (typeof value !== "string") {
+                const have = imageFields(image).map(([k]) => k);
+                throw new BootstreamError(
+                  "NOT_FOUND",
+                  `${opts.platform} image has no ${field}; available: ${have.join(", ")}`,
+                  {
+                    path: image.pointer,
+                  },
+                );
+              }
+              writeLine(
+                ctx.stdout,
+                images.length > 1
+                  ? `${printable(image.region ?? "")}\t${printable(value)}`
+                  : printable(value),
               );
             }
-            writeLine(
-              ctx.stdout,
-              images.length > 1 ? `${printable(image.region ?? "")}\t${printable(value)}` : printable(value),
-            );
+            return 0;
           }
+          if (images.length > 1 || (isRegionalPlatform(opts.platform) && opts.region === undefined)) {
+            const rows = images.map((i) =>
+              [i.region ?? "", primaryValue(i) ?? "", i.release ?? ""].map(printable),
+            );
+            writeLine(ctx.stdout, renderTable(["REGION", "IMAGE", "RELEASE"], rows));
+            return 0;
+          }
+          const image = images[0] as CloudImage;
+          const primary = primaryValue(image);
+          if (primary !== undefined && image.platform !== "kubevirt")
+            writeLine(ctx.stdout, printable(primary));
+          else
+            for (const [k, v] of imageFields(image))
+              writeLine(ctx.stdout, `${printable(k)}: ${printable(v)}`);
           return 0;
-        }
-        if (images.length > 1 || (isRegionalPlatform(opts.platform) && opts.region === undefined)) {
-          const rows = images.map((i) =>
-            [i.region ?? "", primaryValue(i) ?? "", i.release ?? ""].map(printable),
-          );
-          writeLine(ctx.stdout, renderTable(["REGION", "IMAGE", "RELEASE"], rows));
-          return 0;
-        }
-        const image = images[0] as CloudImage;
-        const primary = primaryValue(image);
-        if (primary !== undefined && image.platform !== "kubevirt") writeLine(ctx.stdout, printable(primary));
-        else
-          for (const [k, v] of imageFields(image)) writeLine(ctx.stdout, `${printable(k)}: ${printable(v)}`);
-        return 0;
-      }),
-    );
+        }),
+      ),
+  );
 }

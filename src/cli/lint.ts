@@ -9,7 +9,7 @@ import { loadStream } from "../source/load.ts";
 import { readSource } from "../source/read.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { sourceOptions, streamBaseUrlOption } from "./options.ts";
+import { streamBaseUrlOption, streamSourceOptions, withTrustOptions } from "./options.ts";
 import { toJsonText } from "./render.ts";
 
 async function loadPolicy(path: string | undefined): Promise<Policy> {
@@ -28,16 +28,17 @@ async function loadPolicy(path: string | undefined): Promise<Policy> {
 
 export function registerLint(kit: CommandKit): Command {
   const { ctx } = kit;
-  return new Command("lint")
-    .description("check a stream against a policy, alone or against the stream it replaces")
-    .argument("<new>", "the stream to check")
-    .option("--previous <old>", "the stream it replaces (enables downgrade and removal checks)")
-    .option("--policy <file>", "policy YAML (see README for keys and defaults)")
-    .option("--json", "print violations as [{pointer, rule, message}]")
-    .addOption(streamBaseUrlOption())
-    .addHelpText(
-      "after",
-      `
+  return withTrustOptions(
+    new Command("lint")
+      .description("check a stream against a policy, alone or against the stream it replaces")
+      .argument("<new>", "the stream to check")
+      .option("--previous <old>", "the stream it replaces (enables downgrade and removal checks)")
+      .option("--policy <file>", "policy YAML (see README for keys and defaults)")
+      .option("--json", "print violations as [{pointer, rule, message}]")
+      .addOption(streamBaseUrlOption())
+      .addHelpText(
+        "after",
+        `
 Rules: schema, canonical, no-downgrade, no-dropped-architecture, no-dropped-platform,
 no-dropped-format, no-dropped-image, no-dropped-region, stream-renamed,
 last-modified-regress, signature-required, https-only, allowed-hosts, artifact-release,
@@ -47,30 +48,31 @@ Examples:
   bootstream lint stable.json
   bootstream lint --previous /tmp/base.json --policy policy.yaml stable.json
   bootstream lint --json --previous https://builds.coreos.fedoraproject.org/streams/stable.json stable.json`,
-    )
-    .action(
-      (
-        source: string,
-        opts: { previous?: string; policy?: string; json?: boolean; streamBaseUrl?: string },
-      ) =>
-        kit.run(opts.json, async () => {
-          const read = sourceOptions(ctx, opts);
-          const policy = await loadPolicy(opts.policy);
-          const previous = opts.previous ? (await loadStream(opts.previous, read)).stream : undefined;
-          const { bytes } = await readSource(source, read);
-          const violations = lintContent({ content: bytes, policy, ...(previous ? { previous } : {}) });
-          if (opts.json) ctx.stdout.write(toJsonText(violations));
-          else
-            for (const v of violations)
-              writeLine(ctx.stdout, `${printable(v.pointer || "/")}: ${v.rule}: ${printable(v.message)}`);
-          if (!opts.json)
-            writeLine(
-              ctx.stderr,
-              violations.length === 0
-                ? "no violations"
-                : `${violations.length} violation${violations.length === 1 ? "" : "s"}`,
-            );
-          return violations.length === 0 ? 0 : 1;
-        }),
-    );
+      )
+      .action(
+        (
+          source: string,
+          opts: { previous?: string; policy?: string; json?: boolean; streamBaseUrl?: string },
+        ) =>
+          kit.run(opts.json, async () => {
+            const read = streamSourceOptions(ctx, opts);
+            const policy = await loadPolicy(opts.policy);
+            const previous = opts.previous ? (await loadStream(opts.previous, read)).stream : undefined;
+            const { bytes } = await readSource(source, read);
+            const violations = lintContent({ content: bytes, policy, ...(previous ? { previous } : {}) });
+            if (opts.json) ctx.stdout.write(toJsonText(violations));
+            else
+              for (const v of violations)
+                writeLine(ctx.stdout, `${printable(v.pointer || "/")}: ${v.rule}: ${printable(v.message)}`);
+            if (!opts.json)
+              writeLine(
+                ctx.stderr,
+                violations.length === 0
+                  ? "no violations"
+                  : `${violations.length} violation${violations.length === 1 ? "" : "s"}`,
+              );
+            return violations.length === 0 ? 0 : 1;
+          }),
+      ),
+  );
 }

@@ -6,7 +6,7 @@ import { printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { sourceOptions, streamBaseUrlOption } from "./options.ts";
+import { streamBaseUrlOption, streamSourceOptions, withTrustOptions } from "./options.ts";
 import { renderTable, toJsonText } from "./render.ts";
 
 export interface StreamListing {
@@ -61,59 +61,61 @@ export function summarizeStream(stream: Stream): StreamListing {
 
 export function registerList(kit: CommandKit): Command {
   const { ctx } = kit;
-  return new Command("list")
-    .description("list every artifact and cloud image of a stream")
-    .argument("<source>", "stream file, -, URL or stream name")
-    .option("--json", "print the listing as JSON")
-    .addOption(streamBaseUrlOption())
-    .addHelpText(
-      "after",
-      `
+  return withTrustOptions(
+    new Command("list")
+      .description("list every artifact and cloud image of a stream")
+      .argument("<source>", "stream file, -, URL or stream name")
+      .option("--json", "print the listing as JSON")
+      .addOption(streamBaseUrlOption())
+      .addHelpText(
+        "after",
+        `
 Examples:
   bootstream list stable.json
   bootstream list --json stable.json | jq '.artifacts[] | select(.platform == "metal")'`,
-    )
-    .action((source: string, opts: { json?: boolean; streamBaseUrl?: string }) =>
-      kit.run(opts.json, async () => {
-        const { stream } = await loadStream(source, sourceOptions(ctx, opts));
-        const listing = summarizeStream(stream);
-        if (opts.json) {
-          ctx.stdout.write(toJsonText(listing));
-          return 0;
-        }
-        writeLine(
-          ctx.stdout,
-          `stream ${printable(listing.stream)}, last modified ${printable(listing.lastModified)}`,
-        );
-        writeLine(ctx.stdout);
-        writeLine(
-          ctx.stdout,
-          renderTable(
-            ["ARCH", "PLATFORM", "FORMAT", "FILES", "RELEASE"],
-            listing.artifacts.map((a) =>
-              [a.architecture, a.platform, a.format, a.files.join(","), a.release].map(printable),
-            ),
-          ),
-        );
-        if (listing.images.length > 0) {
+      )
+      .action((source: string, opts: { json?: boolean; streamBaseUrl?: string }) =>
+        kit.run(opts.json, async () => {
+          const { stream } = await loadStream(source, streamSourceOptions(ctx, opts));
+          const listing = summarizeStream(stream);
+          if (opts.json) {
+            ctx.stdout.write(toJsonText(listing));
+            return 0;
+          }
+          writeLine(
+            ctx.stdout,
+            `stream ${printable(listing.stream)}, last modified ${printable(listing.lastModified)}`,
+          );
           writeLine(ctx.stdout);
           writeLine(
             ctx.stdout,
             renderTable(
-              ["ARCH", "IMAGES", "REGIONS", "RELEASE", "IMAGE"],
-              listing.images.map((i) =>
-                [
-                  i.architecture,
-                  i.platform,
-                  i.regions > 0 ? String(i.regions) : "-",
-                  i.release,
-                  i.image ?? "",
-                ].map(printable),
+              ["ARCH", "PLATFORM", "FORMAT", "FILES", "RELEASE"],
+              listing.artifacts.map((a) =>
+                [a.architecture, a.platform, a.format, a.files.join(","), a.release].map(printable),
               ),
             ),
           );
-        }
-        return 0;
-      }),
-    );
+          if (listing.images.length > 0) {
+            writeLine(ctx.stdout);
+            writeLine(
+              ctx.stdout,
+              renderTable(
+                ["ARCH", "IMAGES", "REGIONS", "RELEASE", "IMAGE"],
+                listing.images.map((i) =>
+                  [
+                    i.architecture,
+                    i.platform,
+                    i.regions > 0 ? String(i.regions) : "-",
+                    i.release,
+                    i.image ?? "",
+                  ].map(printable),
+                ),
+              ),
+            );
+          }
+          return 0;
+        }),
+      ),
+  );
 }

@@ -1,11 +1,8 @@
 /** `bootstream mirror`: a stream and chosen artifacts copied for a disconnected site. */
 import { Command } from "commander";
-import { BootstreamError } from "../errors.ts";
 import { mirrorStream } from "../mirror/mirror.ts";
-import { KINDS } from "../schema/documents.ts";
-import { acceptDocument, checkDocument } from "../schema/parse.ts";
-import type { Stream } from "../schema/stream.ts";
-import { type ReadSourceOptions, readSource } from "../source/read.ts";
+import { loadStream } from "../source/load.ts";
+import type { TrustVerdict } from "../source/trusted.ts";
 import type { CliContext, CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
 import {
@@ -13,13 +10,15 @@ import {
   deadlinesFrom,
   integerOption,
   signerFrom,
-  sourceOptions,
   streamBaseUrlOption,
+  streamSourceOptions,
+  type TrustFlags,
+  withTrustOptions,
 } from "./options.ts";
 import { aggregateProgress, progressReporter } from "./progress.ts";
 import { toJsonText } from "./render.ts";
 
-interface MirrorFlags {
+interface MirrorFlags extends TrustFlags {
   to: string;
   baseUrl: string;
   architecture?: string[];
@@ -33,57 +32,55 @@ interface MirrorFlags {
   signKey?: string;
 }
 
-/** The stream with the exact bytes it was parsed from (kept as the mirror's upstream copy). */
-async function readStream(
-  source: string,
-  options: ReadSourceOptions,
-): Promise<{ bytes: Uint8Array; stream: Stream }> {
-  const { name, bytes } = await readSource(source, options);
-  let result = checkDocument(bytes);
-  if (result.kind !== undefined && result.kind !== "stream")
-    throw new BootstreamError(
-      "INVALID_DOCUMENT",
-      `${name}: expected a stream.json document, found ${KINDS[result.kind].title}`,
-      { path: "" },
-    );
-  if (result.kind === undefined && typeof result.data === "object" && result.data !== null)
-    result = checkDocument(result.data, { kind: "stream" });
-  return { bytes, stream: acceptDocument(result, name).data as Stream };
-}
-
+/**
+ * The stream, verified when the trust flags ask, with what the mirror keeps of its upstream:
+ * the exact bytes read and the signature that verified them. When the source is itself a
+ * mirror accepted through its signed upstream copy, that original copy is kept instead.
+ */
 async function upstreamOf(ctx: CliContext, source: string, flags: MirrorFlags) {
-  const { bytes, stream } = await readStream(source, sourceOptions(ctx, flags));
-  return { stream, upstream: { bytes } };
+  let verdict: TrustVerdict | undefined;
+  const { bytes, stream } = await loadStream(
+    source,
+    streamSourceOptions(ctx, flags, (accepted) => {
+      verdict = accepted;
+    }),
+  );
+  const signature = verdict?.signature?.bytes;
+  const upstream = verdict?.upstream
+    ? { bytes: verdict.upstream.bytes, ...(signature ? { signature } : {}) }
+    : { bytes, ...(signature ? { signature } : {}) };
+  return { stream, upstream };
 }
 
 export function registerMirror(kit: CommandKit): Command {
   const { ctx } = kit;
-  return new Command("mirror")
-    .description(
-      "copy a stream and its artifacts into a directory, URLs rewritten to where it will be served",
-    )
-    .argument("<source>", "stream file, -, URL or stream name")
-    .requiredOption("--to <dir>", "destination directory")
-    .requiredOption("--base-url <url>", "URL the directory will be served at")
-    .option(
-      "-a, --architecture <arch>",
-      "only these architectures (comma separated or repeated)",
-      collectList,
-    )
-    .option("-p, --platform <name>", "only these platforms", collectList)
-    .option("-f, --format <name>", "only these formats", collectList)
-    .option("--metadata-only", "write the rewritten stream without copying artifacts")
-    .option("-j, --jobs <n>", "downloads in parallel", integerOption(1, 64, "a count"), 4)
-    .option("--retries <n>", "retries per transfer", integerOption(1, 64, "a count"), 5)
-    .option(
-      "--sign-key <file>",
-      "re-sign the rewritten stream with this armored private key (streams/<stream>.json.asc; passphrase from BOOTSTREAM_SIGN_PASSPHRASE)",
-    )
-    .option("--json", "print the result as JSON")
-    .addOption(streamBaseUrlOption())
-    .addHelpText(
-      "after",
-      `
+  return withTrustOptions(
+    new Command("mirror")
+      .description(
+        "copy a stream and its artifacts into a directory, URLs rewritten to where it will be served",
+      )
+      .argument("<source>", "stream file, -, URL or stream name")
+      .requiredOption("--to <dir>", "destination directory")
+      .requiredOption("--base-url <url>", "URL the directory will be served at")
+      .option(
+        "-a, --architecture <arch>",
+        "only these architectures (comma separated or repeated)",
+        collectList,
+      )
+      .option("-p, --platform <name>", "only these platforms", collectList)
+      .option("-f, --format <name>", "only these formats", collectList)
+      .option("--metadata-only", "write the rewritten stream without copying artifacts")
+      .option("-j, --jobs <n>", "downloads in parallel", integerOption(1, 64, "a count"), 4)
+      .option("--retries <n>", "retries per transfer", integerOption(1, 64, "a count"), 5)
+      .option(
+        "--sign-key <file>",
+        "re-sign the rewritten stream with this armored private key (streams/<stream>.json.asc; passphrase from BOOTSTREAM_SIGN_PASSPHRASE)",
+      )
+      .option("--json", "print the result as JSON")
+      .addOption(streamBaseUrlOption())
+      .addHelpText(
+        "after",
+        `
 Files go under DIR by their URL path (as on the origin) with their signatures; the stream is
 written to DIR/streams/<stream>.json with every selected artifact's location and signature
 rewritten to --base-url, and the artifacts not selected left out. Beside it the mirror keeps
@@ -100,37 +97,38 @@ A server that sends nothing for 30 s (BOOTSTREAM_TIMEOUT=SECONDS to change) is a
 Examples:
   bootstream mirror stable --to /srv/mirror --base-url https://mirror.internal/coreos/ -a x86_64 -p metal -f iso,pxe
   bootstream mirror rhcos-4.16.json --to /srv/mirror --base-url http://10.0.0.5/ --metadata-only`,
-    )
-    .action((source: string, flags: MirrorFlags) =>
-      kit.run(flags.json, async () => {
-        // The key is read before anything is fetched: a wrong passphrase fails first.
-        const signer = await signerFrom(ctx, flags.signKey);
-        const { stream, upstream } = await upstreamOf(ctx, source, flags);
-        const reporter = progressReporter(ctx, { single: true });
-        const progress = aggregateProgress(reporter, "mirror");
-        const result = await mirrorStream(stream, {
-          directory: flags.to,
-          baseUrl: flags.baseUrl,
-          jobs: flags.jobs,
-          retries: flags.retries,
-          deadlines: deadlinesFrom(ctx.env),
-          ...(flags.architecture ? { architectures: flags.architecture } : {}),
-          ...(flags.platform ? { platforms: flags.platform } : {}),
-          ...(flags.format ? { formats: flags.format } : {}),
-          ...(flags.metadataOnly ? { metadataOnly: true } : {}),
-          upstream,
-          ...(signer ? { signer } : {}),
-          ...(ctx.shutdown ? { signal: ctx.shutdown } : {}),
-          // On a terminal the bar shows progress; elsewhere one line per file.
-          onFile: (f) => {
-            if (!flags.json && !ctx.stderrIsTTY) writeLine(ctx.stderr, `${f.status}: ${f.path}`);
-          },
-          onProgress: progress,
-          onWarning: (message) => writeLine(ctx.stderr, `bootstream: warning: ${message}`),
-        }).finally(() => reporter.stop());
-        if (flags.json) ctx.stdout.write(toJsonText(result));
-        else writeLine(ctx.stdout, result.streamPath);
-        return 0;
-      }),
-    );
+      )
+      .action((source: string, flags: MirrorFlags) =>
+        kit.run(flags.json, async () => {
+          // The key is read before anything is fetched: a wrong passphrase fails first.
+          const signer = await signerFrom(ctx, flags.signKey);
+          const { stream, upstream } = await upstreamOf(ctx, source, flags);
+          const reporter = progressReporter(ctx, { single: true });
+          const progress = aggregateProgress(reporter, "mirror");
+          const result = await mirrorStream(stream, {
+            directory: flags.to,
+            baseUrl: flags.baseUrl,
+            jobs: flags.jobs,
+            retries: flags.retries,
+            deadlines: deadlinesFrom(ctx.env),
+            ...(flags.architecture ? { architectures: flags.architecture } : {}),
+            ...(flags.platform ? { platforms: flags.platform } : {}),
+            ...(flags.format ? { formats: flags.format } : {}),
+            ...(flags.metadataOnly ? { metadataOnly: true } : {}),
+            upstream,
+            ...(signer ? { signer } : {}),
+            ...(ctx.shutdown ? { signal: ctx.shutdown } : {}),
+            // On a terminal the bar shows progress; elsewhere one line per file.
+            onFile: (f) => {
+              if (!flags.json && !ctx.stderrIsTTY) writeLine(ctx.stderr, `${f.status}: ${f.path}`);
+            },
+            onProgress: progress,
+            onWarning: (message) => writeLine(ctx.stderr, `bootstream: warning: ${message}`),
+          }).finally(() => reporter.stop());
+          if (flags.json) ctx.stdout.write(toJsonText(result));
+          else writeLine(ctx.stdout, result.streamPath);
+          return 0;
+        }),
+      ),
+  );
 }

@@ -8,7 +8,14 @@ import type { RegistryOptions } from "../oci/registry.ts";
 import { checkDocument } from "../schema/parse.ts";
 import type { CliContext, CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { deadlinesFrom, integerOption, secondsOption, streamBaseUrlOption } from "./options.ts";
+import {
+  deadlinesFrom,
+  integerOption,
+  secondsOption,
+  streamBaseUrlOption,
+  type TrustFlags,
+  withTrustOptions,
+} from "./options.ts";
 import { emitDocument } from "./output.ts";
 import { renderTable, toJsonText } from "./render.ts";
 import { canonicalStream } from "./stream-source.ts";
@@ -80,7 +87,7 @@ Examples:
     );
 
   oci.addCommand(
-    new Command("build")
+    withTrustOptions(new Command("build"))
       .description("write the stream image into an OCI image layout directory")
       .argument("<source>", "stream file, -, URL or stream name")
       .requiredOption(
@@ -89,26 +96,27 @@ Examples:
       )
       .option("--json", "print the manifest digest and annotations as JSON")
       .addOption(streamBaseUrlOption())
-      .action((source: string, flags: { layout: string; json?: boolean; streamBaseUrl?: string }) =>
-        kit.run(flags.json, async () => {
-          const { stream, text } = await canonicalStream(kit, source, flags);
-          const { dir, tag } = parseLayoutArg(flags.layout, stream.stream);
-          const image = buildStreamImage(stream, text);
-          await writeLayout(dir, image, tag);
-          if (flags.json)
-            ctx.stdout.write(
-              toJsonText({ digest: image.manifest.digest, tag, annotations: image.annotations }),
-            );
-          else writeLine(ctx.stdout, image.manifest.digest);
-          writeLine(ctx.stderr, `wrote ${dir} (tag ${tag})`);
-          return 0;
-        }),
+      .action(
+        (source: string, flags: { layout: string; json?: boolean; streamBaseUrl?: string } & TrustFlags) =>
+          kit.run(flags.json, async () => {
+            const { stream, text } = await canonicalStream(kit, source, flags);
+            const { dir, tag } = parseLayoutArg(flags.layout, stream.stream);
+            const image = buildStreamImage(stream, text);
+            await writeLayout(dir, image, tag);
+            if (flags.json)
+              ctx.stdout.write(
+                toJsonText({ digest: image.manifest.digest, tag, annotations: image.annotations }),
+              );
+            else writeLine(ctx.stdout, image.manifest.digest);
+            writeLine(ctx.stderr, `wrote ${dir} (tag ${tag})`);
+            return 0;
+          }),
       ),
   );
 
   oci.addCommand(
     withRegistryOptions(
-      new Command("push")
+      withTrustOptions(new Command("push"))
         .description("push the stream image to a registry (OCI distribution API)")
         .argument("<source>", "stream file, -, URL or stream name")
         .argument("<ref>", "image reference, e.g. registry.example.com/ns/coreos-bootimages:4.16")
@@ -118,7 +126,7 @@ Examples:
           integerOption(0, 1 << 30, "bytes"),
         )
         .addOption(streamBaseUrlOption()),
-    ).action((source: string, ref: string, flags: RegistryFlags & { streamBaseUrl?: string }) =>
+    ).action((source: string, ref: string, flags: RegistryFlags & { streamBaseUrl?: string } & TrustFlags) =>
       kit.run(false, async () => {
         const { stream, text } = await canonicalStream(kit, source, flags);
         const result = await pushImage(buildStreamImage(stream, text), ref, registryOptions(ctx, flags));

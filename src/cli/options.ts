@@ -1,10 +1,11 @@
 /** Small option helpers shared by commands (kept free of heavy imports: commands load lazily). */
-import { InvalidArgumentError, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { MAX_INDENT } from "../canonical/write.ts";
 import { BootstreamError } from "../errors.ts";
 import type { Deadlines } from "../net/http.ts";
-import { type ReadSourceOptions, readFileCapped } from "../source/read.ts";
-import type { CliContext } from "./context.ts";
+import { type ReadSourceOptions, readFileCapped, type SourceBytes } from "../source/read.ts";
+import type { TrustOptions, TrustVerdict } from "../source/trusted.ts";
+import { type CliContext, writeLine } from "./context.ts";
 
 /** Keys, policies and token files are kilobytes; a keyring of many keys stays far below this. */
 const LOCAL_FILE_MAX_BYTES = 4 * 1024 * 1024;
@@ -104,4 +105,91 @@ export function streamBaseUrlOption(): Option {
     "--stream-base-url <url>",
     "where bare stream names resolve (env BOOTSTREAM_STREAM_BASE_URL)",
   );
+}
+
+/** Flags of the commands that read a stream and act on it (see source/trusted.ts). */
+export interface TrustFlags {
+  streamKey?: string[];
+  streamSignature?: string;
+  stateDir?: string;
+  maxAge?: string;
+  allowRollback?: boolean;
+  verbose?: boolean;
+}
+
+/** Adds --stream-key and the other trust flags to a command that reads streams. */
+export function withTrustOptions(command: Command): Command {
+  return command
+    .option(
+      "--stream-key <file>",
+      "accept the stream only if signed by one of these public keys (repeatable; env BOOTSTREAM_STREAM_KEYRING)",
+      collectList,
+    )
+    .option("--stream-signature <source>", "the stream's detached signature (default: looked up beside it)")
+    .option(
+      "--state-dir <dir>",
+      "trust state refusing rollbacks (default with a key: $XDG_STATE_HOME/bootstream or ~/.local/state/bootstream)",
+    )
+    .option(
+      "--max-age <duration>",
+      "refuse a stream last modified longer ago, e.g. 14d (env BOOTSTREAM_MAX_AGE)",
+    )
+    .option("--allow-rollback", "accept a stream older than the newest accepted, once, and remember it")
+    .option("-v, --verbose", "say who signed the stream (on stderr)");
+}
+
+/**
+ * sourceOptions plus the trust checks the flags and environment ask for: every stream read
+ * is verified before the command sees it. Keys load on the first read (and openpgp with them).
+ */
+export function streamSourceOptions(
+  ctx: CliContext,
+  flags: { streamBaseUrl?: string } & TrustFlags,
+  /** Told how each stream was accepted (mirror keeps the signature that verified). */
+  onAccepted?: (verdict: TrustVerdict) => void,
+): ReadSourceOptions {
+  const read = sourceOptions(ctx, flags);
+  const keyFiles = [...(flags.streamKey ?? [])];
+  const keyring = ctx.env.BOOTSTREAM_STREAM_KEYRING;
+  if (keyring) keyFiles.push(keyring);
+  const maxAge = flags.maxAge ?? (ctx.env.BOOTSTREAM_MAX_AGE || undefined);
+  const asked =
+    keyFiles.length > 0 ||
+    maxAge !== undefined ||
+    flags.stateDir !== undefined ||
+    flags.streamSignature !== undefined ||
+    flags.allowRollback === true;
+  if (!asked) return read;
+  let check: Promise<(source: SourceBytes) => Promise<void>> | undefined;
+  const makeCheck = async () => {
+    const { parseDuration } = await import("../trust/freshness.ts");
+    const { defaultStateDir } = await import("../source/trust-state.ts");
+    const { trustCheck } = await import("../source/trusted.ts");
+    const keys = await keysFrom(keyFiles);
+    const trust: TrustOptions = {
+      keys,
+      stateDir: flags.stateDir ?? (keys.length > 0 ? defaultStateDir(ctx.env) : false),
+      ...(maxAge === undefined ? {} : { maxAgeMs: parseDuration(maxAge) }),
+      ...(flags.streamSignature === undefined ? {} : { signature: flags.streamSignature }),
+      ...(flags.allowRollback ? { allowRollback: true } : {}),
+    };
+    return trustCheck(trust, read, (verdict) => {
+      onAccepted?.(verdict);
+      if (!flags.verbose) return;
+      const signer = verdict.signature
+        ? `good signature from key ${verdict.signature.fingerprint} (${verdict.signature.from}${verdict.upstream ? ", over the mirror's upstream copy" : ""})`
+        : "not signature-checked";
+      writeLine(
+        ctx.stderr,
+        `${verdict.name}: ${signer}; last-modified ${verdict.lastModified ?? "not checked"}`,
+      );
+    });
+  };
+  return {
+    ...read,
+    accept: async (source) => {
+      check ??= makeCheck();
+      await (await check)(source);
+    },
+  };
 }

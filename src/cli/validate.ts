@@ -7,7 +7,7 @@ import { printable } from "../schema/text.ts";
 import { readSources } from "../source/many.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { sourceOptions, streamBaseUrlOption } from "./options.ts";
+import { streamBaseUrlOption, streamSourceOptions, withTrustOptions } from "./options.ts";
 import { toJsonText } from "./render.ts";
 
 interface ValidateResult {
@@ -20,16 +20,17 @@ interface ValidateResult {
 
 export function registerValidate(kit: CommandKit): Command {
   const { ctx } = kit;
-  return new Command("validate")
-    .description("check documents against their schema (kind detected, or --kind)")
-    .argument("<source...>", "files, - for stdin, http(s) URLs or stream names")
-    .addOption(new Option("--kind <kind>", "document kind instead of detecting it").choices(DOCUMENT_KINDS))
-    .option("--strict", "also report fields no schema knows")
-    .option("--json", "print results as JSON")
-    .addOption(streamBaseUrlOption())
-    .addHelpText(
-      "after",
-      `
+  return withTrustOptions(
+    new Command("validate")
+      .description("check documents against their schema (kind detected, or --kind)")
+      .argument("<source...>", "files, - for stdin, http(s) URLs or stream names")
+      .addOption(new Option("--kind <kind>", "document kind instead of detecting it").choices(DOCUMENT_KINDS))
+      .option("--strict", "also report fields no schema knows")
+      .option("--json", "print results as JSON")
+      .addOption(streamBaseUrlOption())
+      .addHelpText(
+        "after",
+        `
 Each problem is printed on its own line as FILE: /json/pointer: expected ..., found ...
 Exit status: 0 all valid, 1 any invalid, 2 any source unreadable.
 
@@ -37,58 +38,59 @@ Examples:
   bootstream validate stable.json next.json testing.json
   curl -s https://example.com/stable.json | bootstream validate -
   bootstream validate --kind updates --json updates/stable.json`,
-    )
-    .action(
-      (
-        sources: string[],
-        opts: { kind?: DocumentKind; strict?: boolean; json?: boolean; streamBaseUrl?: string },
-      ) =>
-        kit.run(opts.json, async () => {
-          const results: ValidateResult[] = [];
-          for await (const item of readSources(sources, sourceOptions(ctx, opts))) {
-            if ("error" in item) {
-              const error = toBootstreamError(item.error);
-              results.push({ source: item.source, valid: false, issues: [], error: error.toJSON() });
-              if (!opts.json) writeLine(ctx.stderr, `bootstream: ${printable(error.message)}`);
-              continue;
-            }
-            try {
-              const check = checkDocument(item.bytes, {
-                ...(opts.kind === undefined ? {} : { kind: opts.kind }),
-                strict: opts.strict === true,
-              });
-              results.push({
-                source: item.name,
-                ...(check.kind === undefined ? {} : { kind: check.kind }),
-                valid: check.issues.length === 0,
-                issues: check.issues,
-              });
-              if (!opts.json) {
-                for (const issue of check.issues)
-                  writeLine(
-                    ctx.stdout,
-                    `${printable(item.name)}: ${printable(issue.pointer || "/")}: ${printable(issue.message)}`,
-                  );
+      )
+      .action(
+        (
+          sources: string[],
+          opts: { kind?: DocumentKind; strict?: boolean; json?: boolean; streamBaseUrl?: string },
+        ) =>
+          kit.run(opts.json, async () => {
+            const results: ValidateResult[] = [];
+            for await (const item of readSources(sources, streamSourceOptions(ctx, opts))) {
+              if ("error" in item) {
+                const error = toBootstreamError(item.error);
+                results.push({ source: item.source, valid: false, issues: [], error: error.toJSON() });
+                if (!opts.json) writeLine(ctx.stderr, `bootstream: ${printable(error.message)}`);
+                continue;
               }
-            } catch (thrown) {
-              const error = toBootstreamError(thrown);
-              results.push({ source: item.name, valid: false, issues: [], error: error.toJSON() });
-              if (!opts.json)
-                writeLine(ctx.stderr, `bootstream: ${printable(item.name)}: ${printable(error.message)}`);
+              try {
+                const check = checkDocument(item.bytes, {
+                  ...(opts.kind === undefined ? {} : { kind: opts.kind }),
+                  strict: opts.strict === true,
+                });
+                results.push({
+                  source: item.name,
+                  ...(check.kind === undefined ? {} : { kind: check.kind }),
+                  valid: check.issues.length === 0,
+                  issues: check.issues,
+                });
+                if (!opts.json) {
+                  for (const issue of check.issues)
+                    writeLine(
+                      ctx.stdout,
+                      `${printable(item.name)}: ${printable(issue.pointer || "/")}: ${printable(issue.message)}`,
+                    );
+                }
+              } catch (thrown) {
+                const error = toBootstreamError(thrown);
+                results.push({ source: item.name, valid: false, issues: [], error: error.toJSON() });
+                if (!opts.json)
+                  writeLine(ctx.stderr, `bootstream: ${printable(item.name)}: ${printable(error.message)}`);
+              }
             }
-          }
-          const unreadable = results.filter((r) => r.error !== undefined).length;
-          const invalid = results.filter((r) => !r.valid && r.error === undefined).length;
-          if (opts.json) ctx.stdout.write(toJsonText(results));
-          else {
-            const valid = results.length - invalid - unreadable;
-            writeLine(
-              ctx.stderr,
-              `${results.length} ${results.length === 1 ? "document" : "documents"}: ${valid} valid, ${invalid} invalid` +
-                (unreadable > 0 ? `, ${unreadable} unreadable` : ""),
-            );
-          }
-          return unreadable > 0 ? 2 : invalid > 0 ? 1 : 0;
-        }),
-    );
+            const unreadable = results.filter((r) => r.error !== undefined).length;
+            const invalid = results.filter((r) => !r.valid && r.error === undefined).length;
+            if (opts.json) ctx.stdout.write(toJsonText(results));
+            else {
+              const valid = results.length - invalid - unreadable;
+              writeLine(
+                ctx.stderr,
+                `${results.length} ${results.length === 1 ? "document" : "documents"}: ${valid} valid, ${invalid} invalid` +
+                  (unreadable > 0 ? `, ${unreadable} unreadable` : ""),
+              );
+            }
+            return unreadable > 0 ? 2 : invalid > 0 ? 1 : 0;
+          }),
+      ),
+  );
 }

@@ -28,7 +28,7 @@ export async function loadDocument(
 export async function loadStream(
   source: string,
   options: ReadSourceOptions = {},
-): Promise<{ name: string; stream: Stream }> {
+): Promise<{ name: string; stream: Stream; bytes: Uint8Array }> {
   const { name, bytes } = await readSource(source, options);
   let result = checkDocument(bytes);
   if (result.kind !== undefined && result.kind !== "stream") {
@@ -43,5 +43,5 @@ export async function loadStream(
   if (result.kind === undefined && typeof result.data === "object" && result.data !== null) {
     result = checkDocument(result.data, { kind: "stream" });
   }
-  return { name, stream: acceptDocument(result, name).data as Stream };
+  return { name, stream: acceptDocument(result, name).data as Stream, bytes };
 }

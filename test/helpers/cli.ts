@@ -40,11 +40,12 @@ export const BIN = fileURLToPath(new URL("../../bin/bootstream.js", import.meta.
 /** Runs the real executable in a child process (for stdin, pipes and exit codes end to end). */
 export function spawnBootstream(
   args: string[],
-  options: { stdin?: string | Buffer; cwd?: string; timeoutMs?: number } = {},
+  options: { stdin?: string | Buffer; cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd,
+      env: { ...process.env, ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
     });
     const out: Buffer[] = [];

@@ -1,0 +1,339 @@
+/**
+ * Accepting a stream as a client should (TUF's threats, for one document): its exact bytes
+ * carry a valid detached signature by one of the client's keys, it is not older than the
+ * newest stream accepted from the same place (rollback), and not older than --max-age
+ * (freeze). Everything is checked before the caller acts on the stream or writes anything.
+ *
+ * The signature is looked up so that a publish racing the read cannot fail it: the pointer
+ * changes under readers, its pinned copies never do. In order, the first valid one wins:
+ *   1. the `.asc` of the pinned copy the server names in Content-Location (bootstream serve);
+ *   2. the `.asc` of the pinned copy history.json lists with these bytes' sha256 (a static
+ *      mirror or bucket of a bootstream store: no bootstream server needed);
+ *   3. `<url>.asc` (or FILE.asc; `--stream-signature` replaces all of these);
+ *   4. a mirror's signed upstream copy (`<name>.upstream.json` + `.asc`) that the stream must
+ *      equal except for artifact URLs re-based onto the mirror.
+ */
+import { createHash } from "node:crypto";
+import { realpath } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Key } from "openpgp";
+import { BootstreamError } from "../errors.ts";
+import { parseHistory } from "../publish/history.ts";
+import { decodeDocument, parseStream } from "../schema/parse.ts";
+import type { Stream } from "../schema/stream.ts";
+import { keyFingerprints, verifyDetached } from "../signature/index.ts";
+import { checkMaxAge } from "../trust/freshness.ts";
+import { checkMirrorRewrite } from "../trust/mirror-rewrite.ts";
+import { type ReadSourceOptions, readSource, type SourceBytes } from "./read.ts";
+import { acceptStream, defaultStateDir } from "./trust-state.ts";
+
+/** Signatures are a few hundred bytes; history grows by ~300 bytes a publish. */
+const SIGNATURE_MAX_BYTES = 1024 * 1024;
+const HISTORY_MAX_BYTES = 16 * 1024 * 1024;
+
+export interface TrustOptions {
+  /** Public keys any of which may sign the stream; none: the signature is not checked. */
+  keys?: readonly Key[];
+  /** Where the signature is (path or URL), instead of looking it up. */
+  signature?: string;
+  /**
+   * Trust state directory (rollback protection); default $XDG_STATE_HOME/bootstream or
+   * ~/.local/state/bootstream when keys are given; false keeps no state.
+   */
+  stateDir?: string | false;
+  /** Refuse a stream last modified longer ago than this (FROZEN). */
+  maxAgeMs?: number;
+  /** Accept (and record) a stream older than the newest accepted, once. */
+  allowRollback?: boolean;
+  /** The clock (tests). */
+  now?: () => Date;
+}
+
+/** How a stream was accepted. */
+export interface TrustVerdict {
+  name: string;
+  sha256: string;
+  lastModified: string | undefined;
+  /** The signature that verified, when keys were given. */
+  signature?: { bytes: Uint8Array; from: string; fingerprint: string; keyId: string };
+  /** Set when the signature is over the mirror's upstream copy, which the stream matched. */
+  upstream?: { bytes: Uint8Array; from: string };
+  /** The trust state entry checked and updated (undefined: no state kept). */
+  stateUrl?: string;
+}
+
+export interface FetchedStream extends TrustVerdict {
+  bytes: Uint8Array;
+  stream: Stream;
+}
+
+/**
+ * Reads a stream (path, URL, bare name, `-`) and accepts it only after the checks the options
+ * ask for; throws SIGNATURE_INVALID, ROLLBACK, FROZEN (or the read's own errors) otherwise.
+ */
+export async function fetchStream(
+  source: string,
+  options: TrustOptions & ReadSourceOptions = {},
+): Promise<FetchedStream> {
+  const { accept: _ignored, ...read } = options;
+  const sourceBytes = await readSource(source, read);
+  const verdict = await verifySource(sourceBytes, options, read);
+  return { ...verdict, bytes: sourceBytes.bytes, stream: parseStream(sourceBytes.bytes) };
+}
+
+/** A ReadSourceOptions.accept that applies these checks to whatever is read. */
+export function trustCheck(
+  trust: TrustOptions,
+  read: ReadSourceOptions,
+  onAccepted?: (verdict: TrustVerdict) => void,
+): (source: SourceBytes) => Promise<void> {
+  const { accept: _ignored, ...plain } = read;
+  return async (source) => {
+    const verdict = await verifySource(source, trust, plain);
+    onAccepted?.(verdict);
+  };
+}
+
+/** Whether these options ask for any check at all. */
+export function checksAnything(trust: TrustOptions): boolean {
+  return (
+    (trust.keys?.length ?? 0) > 0 ||
+    trust.maxAgeMs !== undefined ||
+    typeof trust.stateDir === "string" ||
+    trust.signature !== undefined
+  );
+}
+
+async function verifySource(
+  source: SourceBytes,
+  trust: TrustOptions,
+  read: ReadSourceOptions,
+): Promise<TrustVerdict> {
+  const sha256 = createHash("sha256").update(source.bytes).digest("hex");
+  const verdict: TrustVerdict = { name: source.name, sha256, lastModified: undefined };
+  const keys = trust.keys ?? [];
+  if (keys.length > 0 || trust.signature !== undefined) {
+    if (keys.length === 0)
+      throw new BootstreamError(
+        "USAGE",
+        "--stream-signature needs --stream-key (the keys that may sign the stream)",
+      );
+    Object.assign(verdict, await findValidSignature(source, sha256, keys, trust, read));
+  }
+  const stateDir =
+    trust.stateDir === undefined ? (keys.length > 0 ? defaultStateDir() : false) : trust.stateDir;
+  if (trust.maxAgeMs === undefined && stateDir === false) return verdict;
+
+  const lastModified = lastModifiedOf(source);
+  verdict.lastModified = lastModified;
+  const now = trust.now?.() ?? new Date();
+  if (trust.maxAgeMs !== undefined) checkMaxAge(source.name, lastModified, trust.maxAgeMs, now);
+  const stateUrl = stateDir === false ? undefined : await identityOf(source);
+  if (stateDir !== false && stateUrl !== undefined) {
+    await acceptStream(
+      stateDir,
+      stateUrl,
+      source.name,
+      { lastModified, sha256 },
+      {
+        ...(trust.allowRollback ? { allowRollback: true } : {}),
+        now,
+      },
+    );
+    verdict.stateUrl = stateUrl;
+  }
+  return verdict;
+}
+
+/** The stream's /metadata/last-modified, which freshness rests on: refused when missing. */
+function lastModifiedOf(source: SourceBytes): string {
+  let value: unknown;
+  try {
+    value = decodeDocument(source.bytes).value;
+  } catch (cause) {
+    throw new BootstreamError("INVALID_DOCUMENT", `${source.name}: not JSON, so not a stream`, { cause });
+  }
+  const metadata = (value as { metadata?: unknown } | null)?.metadata;
+  const lastModified = (metadata as { "last-modified"?: unknown } | null | undefined)?.["last-modified"];
+  if (typeof lastModified !== "string" || Number.isNaN(Date.parse(lastModified)))
+    throw new BootstreamError(
+      "INVALID_DOCUMENT",
+      `${source.name}: /metadata/last-modified is missing or not a date, so its freshness cannot be checked`,
+      { path: "/metadata/last-modified" },
+    );
+  return lastModified;
+}
+
+/** What the trust state is keyed by: the URL asked for, or the file's real path as a file: URL. */
+async function identityOf(source: SourceBytes): Promise<string | undefined> {
+  if (source.file !== undefined) {
+    const real = await realpath(source.file).catch(() => undefined);
+    return real === undefined ? undefined : pathToFileURL(real).href;
+  }
+  if (source.fetched !== undefined) return source.name;
+  return undefined; // standard input has no identity to remember
+}
+
+interface Candidate {
+  /** Where the signature is (URL or path). */
+  at: string;
+  /** The signed bytes when not the source's own (a mirror's upstream copy). */
+  upstream?: string;
+}
+
+interface Attempt {
+  at: string;
+  outcome: "missing" | "invalid" | "unreadable";
+  why: string;
+}
+
+async function findValidSignature(
+  source: SourceBytes,
+  sha256: string,
+  keys: readonly Key[],
+  trust: TrustOptions,
+  read: ReadSourceOptions,
+): Promise<Pick<TrustVerdict, "signature" | "upstream">> {
+  const attempts: Attempt[] = [];
+  const small = { ...read, maxBytes: SIGNATURE_MAX_BYTES };
+  for await (const candidate of candidates(source, sha256, trust, read, attempts)) {
+    let signature: SourceBytes;
+    let signed = source.bytes;
+    let upstream: SourceBytes | undefined;
+    try {
+      if (candidate.upstream !== undefined) {
+        upstream = await readSource(candidate.upstream, read);
+        signed = upstream.bytes;
+      }
+      signature = await readSource(candidate.at, small);
+    } catch (error) {
+      attempts.push(failedRead(candidate.upstream ?? candidate.at, error));
+      continue;
+    }
+    let check: Awaited<ReturnType<typeof verifyDetached>>;
+    try {
+      check = await verifyDetached(signed, signature.bytes, keys);
+    } catch (error) {
+      attempts.push({ at: candidate.at, outcome: "invalid", why: (error as Error).message });
+      continue;
+    }
+    const found = {
+      signature: {
+        bytes: signature.bytes,
+        from: candidate.at,
+        fingerprint: check.fingerprint,
+        keyId: check.keyId,
+      },
+    };
+    if (upstream === undefined) return found;
+    // The signature is good, but over the upstream copy: the stream must be that copy, re-based.
+    try {
+      checkMirrorRewrite(source.name, parseStream(upstream.bytes), parseStream(source.bytes));
+    } catch (error) {
+      attempts.push({ at: candidate.upstream as string, outcome: "invalid", why: (error as Error).message });
+      continue;
+    }
+    return { ...found, upstream: { bytes: upstream.bytes, from: candidate.upstream as string } };
+  }
+  const tried = attempts.map((a) => `${a.at}: ${a.why}`).join("; ");
+  const keyList = keyFingerprints(keys).join(", ");
+  // Only when nothing could even be read (the network is down) is this an I/O failure.
+  const code =
+    attempts.every((a) => a.outcome === "unreadable") && attempts.length > 0 ? "IO" : "SIGNATURE_INVALID";
+  throw new BootstreamError(
+    code,
+    `${source.name}: no valid signature by the keys given (${keyList}); tried ${tried || "nothing"}`,
+    { path: source.name },
+  );
+}
+
+function failedRead(at: string, error: unknown): Attempt {
+  if (error instanceof BootstreamError && error.code === "NOT_FOUND")
+    return { at, outcome: "missing", why: "not found" };
+  if (error instanceof BootstreamError && (error.code === "TOO_LARGE" || error.code === "INVALID_DOCUMENT"))
+    return { at, outcome: "invalid", why: error.message };
+  return { at, outcome: "unreadable", why: (error as Error).message };
+}
+
+/** Where to look for the signature, in order (see the module comment). */
+async function* candidates(
+  source: SourceBytes,
+  sha256: string,
+  trust: TrustOptions,
+  read: ReadSourceOptions,
+  attempts: Attempt[],
+): AsyncGenerator<Candidate> {
+  if (trust.signature !== undefined) {
+    yield { at: trust.signature };
+    return;
+  }
+  const place = placeOf(source);
+  if (place === undefined) {
+    attempts.push({
+      at: "-",
+      outcome: "missing",
+      why: "standard input has no signature beside it: give --stream-signature",
+    });
+    return;
+  }
+  if (source.fetched?.contentLocation !== undefined) {
+    const pinned = sameOrigin(source.fetched.contentLocation, source.fetched.url);
+    if (pinned === undefined)
+      attempts.push({
+        at: `Content-Location ${JSON.stringify(source.fetched.contentLocation.slice(0, 200))}`,
+        outcome: "invalid",
+        why: "not a URL on the same server, ignored",
+      });
+    else yield { at: `${pinned}.asc` };
+  }
+  const stream = streamFileName(place.self);
+  if (stream !== undefined) {
+    const historyAt = place.sibling(`${stream}/history.json`);
+    try {
+      const { bytes } = await readSource(historyAt, { ...read, maxBytes: HISTORY_MAX_BYTES });
+      const entry = parseHistory(bytes, historyAt).entries.find((e) => e.sha256 === sha256);
+      if (entry === undefined)
+        attempts.push({ at: historyAt, outcome: "missing", why: "lists no pinned copy with these bytes" });
+      else yield { at: place.sibling(`${stream}/${entry.id}.json.asc`) };
+    } catch (error) {
+      attempts.push(failedRead(historyAt, error));
+    }
+  }
+  yield { at: `${place.self}.asc` };
+  if (stream !== undefined) {
+    const upstream = place.sibling(`${stream}.upstream.json`);
+    yield { at: `${upstream}.asc`, upstream };
+  }
+}
+
+/** The source's own location and how to name a file beside it (URL or path). */
+function placeOf(source: SourceBytes): { self: string; sibling: (name: string) => string } | undefined {
+  if (source.fetched !== undefined) {
+    const self = source.fetched.url;
+    return { self, sibling: (name) => new URL(name, self).href };
+  }
+  if (source.file !== undefined) {
+    const self = source.file;
+    return { self, sibling: (name) => join(dirname(self), name) };
+  }
+  return undefined;
+}
+
+/** `stable` of `.../stable.json`: the name the store layout files history and pinned copies under. */
+function streamFileName(self: string): string | undefined {
+  const last = basename(self.startsWith("http") ? new URL(self).pathname : self);
+  const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)\.json$/.exec(last);
+  if (m === null || m[1]?.endsWith(".upstream")) return undefined;
+  return m[1];
+}
+
+/** Content-Location resolved against the URL read, when it stays on the same server. */
+function sameOrigin(location: string, base: string): string | undefined {
+  try {
+    const url = new URL(location, base);
+    return url.origin === new URL(base).origin && url.search === "" && url.hash === "" ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
