@@ -1,6 +1,7 @@
 /**
- * bootstream's library API: the pure core (parse, query, canonical output), and fetchStream,
- * the one reader a client needs, which verifies a stream before handing it over.
+ * bootstream's library API: the pure core (parse, query, canonical output), no I/O. The
+ * client that fetches and verifies streams is `bootstream/client` (src/client.ts), so users
+ * of the core do not load OpenPGP and the network stack.
  */
 export { ANY, compareKeys, type Layout, layoutOf, PRESERVE } from "./canonical/layout.ts";
 export { decodeUtf8, type JsonValue, numberSourceText, parseJson } from "./canonical/parse.ts";
@@ -68,9 +69,6 @@ export type {
   StreamImages,
 } from "./schema/stream.ts";
 export type { Updates, UpdatesRelease } from "./schema/updates.ts";
-export { type SignatureCheck, verifyDetached } from "./signature/index.ts";
-export type { ReadSourceOptions } from "./source/read.ts";
-export { defaultStateDir } from "./source/trust-state.ts";
-export { type FetchedStream, fetchStream, type TrustOptions, type TrustVerdict } from "./source/trusted.ts";
 export { parseDuration } from "./trust/freshness.ts";
+export { checkMirrorRewrite, mirrorRewriteIssues } from "./trust/mirror-rewrite.ts";
 export { VERSION } from "./version.ts";

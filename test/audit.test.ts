@@ -307,11 +307,14 @@ describe("audit of a hostile or unreachable mirror", () => {
         pump();
         return;
       }
+      let body: Buffer;
       try {
-        res.writeHead(200).end(readFileSync(join(template, path)));
+        body = readFileSync(join(template, path));
       } catch {
         res.writeHead(404).end();
+        return;
       }
+      res.writeHead(200).end(body);
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     try {
@@ -411,5 +414,45 @@ describe("append-only state", () => {
     assert.equal(chainOf([]), "");
     assert.notEqual(chainOf(seen), chainOf([...seen].reverse()));
     assert.equal(chainOf(seen).length, 64);
+  });
+});
+
+describe("audit of a bootstream mirror (no history: trust is the upstream copy)", () => {
+  it("is clean when the upstream copy verifies and the rewrite is faithful; finds an unfaithful one", async () => {
+    const to = tempDir("bootstream-audit-mirror-");
+    const mirrored = await runBootstream([
+      "mirror",
+      pointerOf(template),
+      "--to",
+      to,
+      "--base-url",
+      "https://mirror.example/coreos/",
+      "--metadata-only",
+      "--stream-key",
+      pubKey,
+      "--state-dir",
+      tempDir(),
+    ]);
+    assert.equal(mirrored.code, 0, mirrored.stderr);
+    const clean = await audit([pointerOf(to), "--stream-key", pubKey, "--json"]);
+    assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+    assert.deepEqual(checks(clean), []);
+    // A digest changed in the rewrite: the mirror no longer serves what upstream signed.
+    const text = readFileSync(pointerOf(to), "utf8");
+    const digest = /"sha256": "([0-9a-f]{64})"/.exec(text)?.[1] as string;
+    writeFileSync(pointerOf(to), text.replace(digest, "0".repeat(64)));
+    const tampered = await audit([pointerOf(to), "--stream-key", pubKey, "--json"]);
+    assert.equal(tampered.code, 1, tampered.stderr);
+    assert.ok(
+      checks(tampered).some(([check]) => check === "mirror-rewrite"),
+      tampered.stdout,
+    );
+    // The upstream copy's signature by another key is a signature finding.
+    const other = await audit([pointerOf(to), "--stream-key", otherKey, "--json"]);
+    assert.equal(other.code, 1);
+    assert.ok(
+      checks(other).some(([check]) => check === "signature"),
+      other.stdout,
+    );
   });
 });

@@ -16,9 +16,9 @@ const CORE = [
   "kube",
   "trust",
   "errors.ts",
+  "index.ts",
   "version.ts",
 ];
-// index.ts is the package's entry: it re-exports the core and fetchStream (source/trusted.ts).
 const IO_LAYERS = [
   "audit",
   "source",

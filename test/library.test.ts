@@ -22,7 +22,6 @@ describe("library API", () => {
       "toCanonicalJSON",
       "findArtifacts",
       "findImage",
-      "fetchStream",
       "parseDuration",
     ]) {
       assert.equal(typeof (api as Record<string, unknown>)[name], "function", name);

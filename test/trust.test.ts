@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as openpgp from "openpgp";
-import { BootstreamError, fetchStream } from "../src/index.ts";
+import { BootstreamError, fetchStream } from "../src/client.ts";
 import { spawnBootstream } from "./helpers/cli.ts";
 import { fixtureJson, tempDir } from "./helpers/fixtures.ts";
 import { startServer, type TestServer } from "./helpers/http.ts";

@@ -10,9 +10,10 @@ import type { Key } from "openpgp";
 import { BootstreamError } from "../errors.ts";
 import { type History, type HistoryEntry, parseHistory } from "../publish/history.ts";
 import { historyKey, pinnedKey, pointerKey, signatureKey } from "../publish/layout.ts";
-import { decodeDocument } from "../schema/parse.ts";
+import { decodeDocument, parseStream } from "../schema/parse.ts";
 import { DEFAULT_MAX_BYTES, formatBytes } from "../source/read.ts";
 import { sha256Hex } from "../storage/index.ts";
+import { mirrorRewriteIssues, upstreamCopyNames } from "../trust/mirror-rewrite.ts";
 import type { PublishedStream } from "./places.ts";
 import { checkAppendOnly, type SeenEntry } from "./state.ts";
 
@@ -30,6 +31,7 @@ export const AUDIT_CHECKS = [
   "order",
   "history-rewritten",
   "history-corrupt",
+  "mirror-rewrite",
 ] as const;
 export type AuditCheck = (typeof AUDIT_CHECKS)[number];
 
@@ -133,12 +135,20 @@ async function inspect(place: PublishedStream, options: AuditOptions): Promise<P
     else if (signature === undefined) found("signature", `${what} is not signed: ${at} does not exist`, id);
     else
       try {
-        await verify(bytes, signature, keys);
+        await verify(bytes, signature, keys, { exactBytes: true });
       } catch (error) {
         if (!(error instanceof BootstreamError)) throw error;
         found("signature", `${what} has a bad signature ${at}: ${error.message}`, id);
       }
   };
+
+  // A `bootstream mirror` directory has no history: its trust is the upstream copy beside it.
+  const upstreamAt = pointerKey(stream).replace(/[^/]+$/, upstreamCopyNames(stream)[0] as string);
+  const upstream = await place.read(upstreamAt, DEFAULT_MAX_BYTES);
+  if (upstream !== undefined && (await place.read(historyKey(stream), HISTORY_MAX_BYTES)) === undefined) {
+    await inspectMirror(place, upstreamAt, upstream, found, signatureOf, judge);
+    return { findings, entries: undefined };
+  }
 
   // History before the pointer: publishing moves the pointer only after history lists the
   // new copy, so a pointer read later is never older than the history read first.
@@ -169,6 +179,46 @@ async function inspect(place: PublishedStream, options: AuditOptions): Promise<P
 }
 
 type Found = (check: AuditCheck, message: string, id?: string) => void;
+type Judge = (bytes: Uint8Array, signature: Signature, key: string, what: string) => Promise<void>;
+
+/**
+ * A mirror made by `bootstream mirror`: the upstream copy must carry a valid signature and the
+ * mirror's stream must be that copy with only artifact URLs re-based (what clients check);
+ * a signature of the mirror's own (`mirror --sign-key`) must be valid when present.
+ */
+async function inspectMirror(
+  place: PublishedStream,
+  upstreamAt: string,
+  upstream: Uint8Array,
+  found: Found,
+  signatureOf: (key: string) => Promise<Signature>,
+  judge: Judge,
+): Promise<void> {
+  const pointerAt = pointerKey(place.name);
+  const pointerSignature = await signatureOf(pointerAt);
+  const pointer = await place.read(pointerAt, DEFAULT_MAX_BYTES);
+  await judge(upstream, await signatureOf(upstreamAt), upstreamAt, "the upstream copy");
+  if (pointer === undefined) {
+    found("pointer-not-newest", `there is no pointer ${place.where(pointerAt)}`);
+    return;
+  }
+  if (pointerSignature !== undefined)
+    await judge(pointer, pointerSignature, pointerAt, "the mirror's stream");
+  let issues: string[];
+  try {
+    issues = mirrorRewriteIssues(parseStream(upstream), parseStream(pointer)).map(
+      (issue) => `${issue.pointer || "/"}: ${issue.message}`,
+    );
+  } catch (error) {
+    if (!(error instanceof BootstreamError)) throw error;
+    issues = [error.message];
+  }
+  for (const issue of issues)
+    found(
+      "mirror-rewrite",
+      `${place.where(pointerAt)} is not a faithful rewrite of ${place.where(upstreamAt)}: ${issue}`,
+    );
+}
 
 /** History, or undefined after a history-corrupt finding (missing, too large, not a history). */
 async function readHistoryOf(place: PublishedStream, found: Found): Promise<History | undefined> {

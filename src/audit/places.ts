@@ -11,6 +11,7 @@ import { checkStreamName, pointerKey } from "../publish/layout.ts";
 import { isStreamName } from "../schema/names.ts";
 import { classifySource, fetchDocument, type ReadSourceOptions, readFileCapped } from "../source/read.ts";
 import type { Store } from "../storage/store.ts";
+import { isUpstreamCopyName } from "../trust/mirror-rewrite.ts";
 
 /** The files of one published stream, named by their store keys (`streams/stable/history.json`). */
 export interface PublishedStream {
@@ -95,7 +96,7 @@ export async function publishedInStore(
     const m = /^streams\/([^/]+?)(?:\.json|\/history\.json)$/.exec(key);
     const name = m?.[1];
     // A mirror's kept upstream copy (`stable.upstream.json`) is not a stream of its own.
-    if (name !== undefined && isStreamName(name) && !name.endsWith(".upstream")) present.add(name);
+    if (name !== undefined && isStreamName(name) && !isUpstreamCopyName(name)) present.add(name);
   }
   for (const name of names) {
     checkStreamName(name);

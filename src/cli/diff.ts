@@ -31,7 +31,10 @@ Exit status: 0 identical, 1 different, 2 error.
 Examples:
   bootstream diff old/stable.json stable.json
   git show origin/main:stable.json > /tmp/base.json && bootstream diff /tmp/base.json stable.json
-  bootstream diff --json rhcos-4.16.json rhcos-4.17.json | jq '.[] | select(.op == "remove")'`,
+  bootstream diff --json rhcos-4.16.json rhcos-4.17.json | jq '.[] | select(.op == "remove")'
+
+With --stream-key both sides must be signed; to review an unsigned candidate against the
+published stream, use: bootstream lint --previous URL --stream-key KEY candidate.json`,
       )
       .action((oldSource: string, newSource: string, opts: { json?: boolean; streamBaseUrl?: string }) =>
         kit.run(opts.json, async () => {

@@ -83,7 +83,8 @@ Prints the paths of the files written on stdout, and on stderr what was checked 
 verified: no digest" when neither the stream nor --sha256 gave one).
 A server that sends nothing for 30 s (BOOTSTREAM_TIMEOUT=SECONDS to change) is a timeout.
 Exit status: 0 ok, 1 not found or invalid stream, 2 usage, I/O error or timeout,
-3 checksum mismatch or corrupt compressed data, 4 bad or missing signature.
+3 checksum mismatch or corrupt compressed data, 4 bad or missing signature (of an artifact, or of
+the stream with --stream-key), 5 a stream older than one accepted before or than --max-age.
 
 Examples:
   bootstream download -s stable -a x86_64 -p metal -f iso --key fedora.asc

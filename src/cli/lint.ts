@@ -9,7 +9,13 @@ import { loadStream } from "../source/load.ts";
 import { readSource } from "../source/read.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { streamBaseUrlOption, streamSourceOptions, withTrustOptions } from "./options.ts";
+import {
+  sourceOptions,
+  streamBaseUrlOption,
+  streamSourceOptions,
+  type TrustFlags,
+  withTrustOptions,
+} from "./options.ts";
 import { toJsonText } from "./render.ts";
 
 async function loadPolicy(path: string | undefined): Promise<Policy> {
@@ -52,13 +58,15 @@ Examples:
       .action(
         (
           source: string,
-          opts: { previous?: string; policy?: string; json?: boolean; streamBaseUrl?: string },
+          opts: { previous?: string; policy?: string; json?: boolean; streamBaseUrl?: string } & TrustFlags,
         ) =>
           kit.run(opts.json, async () => {
-            const read = streamSourceOptions(ctx, opts);
             const policy = await loadPolicy(opts.policy);
-            const previous = opts.previous ? (await loadStream(opts.previous, read)).stream : undefined;
-            const { bytes } = await readSource(source, read);
+            // The candidate is not published (nor signed) yet: the trust flags check --previous.
+            const previous = opts.previous
+              ? (await loadStream(opts.previous, streamSourceOptions(ctx, opts))).stream
+              : undefined;
+            const { bytes } = await readSource(source, sourceOptions(ctx, opts));
             const violations = lintContent({ content: bytes, policy, ...(previous ? { previous } : {}) });
             if (opts.json) ctx.stdout.write(toJsonText(violations));
             else

@@ -135,7 +135,11 @@ export function withTrustOptions(command: Command): Command {
       "refuse a stream last modified longer ago, e.g. 14d (env BOOTSTREAM_MAX_AGE)",
     )
     .option("--allow-rollback", "accept a stream older than the newest accepted, once, and remember it")
-    .option("-v, --verbose", "say who signed the stream (on stderr)");
+    .option("-v, --verbose", "say who signed the stream (on stderr)")
+    .addHelpText(
+      "after",
+      "\nStream trust: with --stream-key a stream without a valid signature is exit 4; one older than\nthe newest accepted from that URL, or than --max-age, is exit 5. Nothing is acted on before.",
+    );
 }
 
 /**

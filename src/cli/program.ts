@@ -87,7 +87,10 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
 Sources (SOURCE): a file path, "-" for standard input, an http(s) URL, or a bare stream
 name such as "stable" resolved against --stream-base-url.
 
-Exit status: 0 success, 1 findings (invalid document, not found, differences), 2 usage or I/O error.
+Exit status: 0 success; 1 findings (invalid document, not found, differences, lint violations,
+conflict); 2 usage, I/O error or timeout; 3 checksum mismatch; 4 bad or missing signature (also of
+the stream, with --stream-key); 5 a stream older than one accepted before (rollback) or than
+--max-age (frozen); 130/143 stopped by SIGINT/SIGTERM.
 
 Examples:
   bootstream list stable.json

@@ -1,6 +1,6 @@
 /** `bootstream validate`: check many documents in one run, one line per problem. */
 import { Command, Option } from "commander";
-import { type BootstreamError, toBootstreamError } from "../errors.ts";
+import { type BootstreamError, ERROR_CODES, toBootstreamError } from "../errors.ts";
 import { DOCUMENT_KINDS, type DocumentKind } from "../schema/documents.ts";
 import { checkDocument } from "../schema/parse.ts";
 import { printable } from "../schema/text.ts";
@@ -89,6 +89,13 @@ Examples:
                   (unreadable > 0 ? `, ${unreadable} unreadable` : ""),
               );
             }
+            // A stream refused by the trust checks keeps its own status (4 signature, 5 rollback
+            // or frozen) over "unreadable", so scripts tell an attack from a network error.
+            const refused = Math.max(
+              0,
+              ...results.map((r) => (r.error ? ERROR_CODES[r.error.code].exit : 0)).filter((e) => e > 2),
+            );
+            if (refused > 0) return refused;
             return unreadable > 0 ? 2 : invalid > 0 ? 1 : 0;
           }),
       ),

@@ -31,7 +31,7 @@ import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import { parseStream, toCanonicalJSON } from "../schema/parse.ts";
 import type { Stream, StreamArtifact } from "../schema/stream.ts";
 import type { Signer } from "../signature/index.ts";
-import { mirrorRewriteIssues } from "../trust/mirror-rewrite.ts";
+import { isUpstreamCopyName, mirrorRewriteIssues, upstreamCopyNames } from "../trust/mirror-rewrite.ts";
 
 export interface MirrorSelection {
   architectures?: readonly string[];
@@ -83,8 +83,6 @@ const STATE_FILE = ".bootstream-mirror.json";
 const STATE_MAX_BYTES = 16 * 1024 * 1024;
 /** The mirror's own top-level directory for streams. */
 const STREAMS_DIR = "streams";
-/** streams/<name><UPSTREAM_SUFFIX>.json is the upstream copy of stream <name>. */
-const UPSTREAM_SUFFIX = ".upstream";
 /** A stream document is ~60 KB; an old copy larger than this is not compared, just replaced. */
 const OLD_COPY_MAX_BYTES = 32 * 1024 * 1024;
 
@@ -360,18 +358,21 @@ export async function mirrorStream(stream: Stream, options: MirrorOptions): Prom
       `/stream: ${JSON.stringify(stream.stream)} cannot name the mirrored stream's file: expected ${STREAM_NAME_EXPECTATION}`,
       { path: "/stream" },
     );
-  if (stream.stream.endsWith(UPSTREAM_SUFFIX))
+  if (isUpstreamCopyName(stream.stream))
     throw new BootstreamError(
       "INVALID_DOCUMENT",
-      `/stream: ${JSON.stringify(stream.stream)} cannot name the mirrored stream's file: streams/${stream.stream}.json is where the mirror keeps the upstream copy of ${JSON.stringify(stream.stream.slice(0, -UPSTREAM_SUFFIX.length))}`,
+      `/stream: ${JSON.stringify(stream.stream)} cannot name the mirrored stream's file: streams/${stream.stream}.json is where a mirror keeps the upstream copy of another stream`,
       { path: "/stream" },
     );
   const own = (file: string) =>
     resolveInside(directory, [STREAMS_DIR, file], { what: "stream name", pointer: "/stream" });
   const streamPath = own(`${stream.stream}.json`);
   const signaturePath = own(`${stream.stream}.json.asc`);
-  const upstreamPath = own(`${stream.stream}${UPSTREAM_SUFFIX}.json`);
-  const upstreamSignaturePath = own(`${stream.stream}${UPSTREAM_SUFFIX}.json.asc`);
+  const [upstreamName, previousName] = upstreamCopyNames(stream.stream) as [string, string];
+  const upstreamPath = own(upstreamName);
+  const upstreamSignaturePath = own(`${upstreamName}.asc`);
+  const previousPath = own(previousName);
+  const previousSignaturePath = own(`${previousName}.asc`);
   const refs = listArtifacts(stream).filter((ref) => selected(ref, options));
   if (refs.length === 0)
     throw new BootstreamError("NOT_FOUND", "no artifact of the stream matches the selection");
@@ -448,11 +449,17 @@ export async function mirrorStream(stream: Stream, options: MirrorOptions): Prom
   }
 
   // The upstream copy first, then the stream rewritten from it: a reader never meets a
-  // rewritten stream whose upstream copy is missing or older. Between the two renames it can
-  // meet the older rewrite beside the newer copy, which the client's check refuses (closed).
+  // rewritten stream whose upstream copy is missing or older. The copy being replaced moves to
+  // <name>.upstream-previous.json first, so a reader of the older rewrite between the renames
+  // still finds its original there.
   await confinedDirectory(directory, dirname(streamPath));
   const result: MirrorResult = { streamPath, files };
   if (options.upstream) {
+    const old = await readOwnFile(upstreamPath, OLD_COPY_MAX_BYTES);
+    if (old !== undefined && !Buffer.from(old).equals(options.upstream.bytes)) {
+      const oldSignature = await readOwnFile(upstreamSignaturePath, OLD_COPY_MAX_BYTES);
+      await writeSigned(previousPath, old, previousSignaturePath, oldSignature);
+    }
     await writeSigned(
       upstreamPath,
       options.upstream.bytes,
@@ -462,8 +469,8 @@ export async function mirrorStream(stream: Stream, options: MirrorOptions): Prom
     result.upstreamPath = upstreamPath;
     if (options.upstream.signature) result.upstreamSignaturePath = upstreamSignaturePath;
   } else {
-    await removeOwn(upstreamSignaturePath);
-    await removeOwn(upstreamPath);
+    for (const path of [upstreamSignaturePath, upstreamPath, previousSignaturePath, previousPath])
+      await removeOwn(path);
   }
   await writeSigned(streamPath, text, signaturePath, signature);
   if (signature !== undefined) result.signaturePath = signaturePath;

@@ -133,7 +133,7 @@ export async function fsckStore(
       const [file, signature] = await Promise.all([store.get(target), store.get(key)]);
       if (file === undefined || signature === undefined) continue;
       try {
-        await verifyDetached(file.body, signature.body, options.keys);
+        await verifyDetached(file.body, signature.body, options.keys, { exactBytes: true });
       } catch (error) {
         const message = error instanceof BootstreamError ? error.message : String(error);
         findings.push({ key, problem: "bad-signature", message });

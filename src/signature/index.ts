@@ -146,11 +146,28 @@ export async function verifyDetached(
   bytes: Uint8Array,
   signature: Uint8Array,
   keys: readonly openpgp.Key[],
+  options: { exactBytes?: boolean } = {},
 ): Promise<SignatureCheck> {
-  const plan = await planVerification(await readSignature(signature), keys);
+  const sig = await readSignature(signature);
+  if (options.exactBytes) refuseTextMode(sig);
+  const plan = await planVerification(sig, keys);
   if (plan.usable.length === 0) throw plan.refusal();
   const verification = await runVerify(plan, await openpgp.createMessage({ binary: bytes }));
   return outcome(plan, verification.signatures);
+}
+
+/**
+ * A text-mode signature (gpg --textmode) is over the bytes with line endings normalised, so
+ * it also verifies a CRLF copy: where the exact bytes matter (a stream, whose sha256 names it
+ * in history and in the client's state), only binary signatures bind them.
+ */
+function refuseTextMode(sig: openpgp.Signature): void {
+  for (const packet of sig.packets)
+    if (packet.signatureType !== openpgp.enums.signature.binary)
+      throw new BootstreamError(
+        "SIGNATURE_INVALID",
+        "a text-mode signature (gpg --textmode) does not bind exact bytes: sign the stream as binary (gpg --detach-sign)",
+      );
 }
 
 export interface StreamVerifier {

@@ -17,6 +17,21 @@ type Path = readonly string[];
 
 const KINDS: ReadonlySet<string> = new Set(ARTIFACT_KINDS);
 
+/**
+ * Where a mirror keeps, beside streams/<name>.json, the upstream copy it was rewritten from
+ * (and, while it replaces that copy, the one before: a client reading the older rewrite in
+ * that moment still finds its original). Each with a `.asc` of the upstream signature.
+ */
+export const UPSTREAM_COPY_SUFFIXES = [".upstream", ".upstream-previous"] as const;
+
+/** streams/<name><suffix>.json for each kept copy, newest first. */
+export const upstreamCopyNames = (name: string): string[] =>
+  UPSTREAM_COPY_SUFFIXES.map((suffix) => `${name}${suffix}.json`);
+
+/** Whether a streams/ file name is one of a mirror's upstream copies rather than a stream. */
+export const isUpstreamCopyName = (name: string): boolean =>
+  UPSTREAM_COPY_SUFFIXES.some((suffix) => name.endsWith(suffix));
+
 /** /architectures/A/artifacts/P/formats/F/K: one artifact entry, as `mirror` selects them. */
 function isArtifactEntry(path: Path): boolean {
   return (
