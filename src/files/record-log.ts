@@ -34,23 +34,27 @@ export class RecordLog<T> {
 
   /** The newest record and its number; undefined when there is none yet. */
   async latest(): Promise<{ seq: number; value: T } | undefined> {
-    const seq = await this.newestSeq();
-    if (seq === undefined) return undefined;
-    const path = this.pathOf(seq);
-    let value: unknown;
-    try {
-      value = JSON.parse(await readFile(path, "utf8"));
-    } catch (cause) {
-      throw this.ioError(`${path} (${this.options.what}) cannot be read`, cause);
+    for (let attempt = 0; ; attempt++) {
+      const seq = await this.newestSeq();
+      if (seq === undefined) return undefined;
+      const path = this.pathOf(seq);
+      let value: unknown;
+      try {
+        value = JSON.parse(await readFile(path, "utf8"));
+      } catch (cause) {
+        // Writers pruned it between the listing and the read: a newer record is in place.
+        if ((cause as NodeJS.ErrnoException).code === "ENOENT" && attempt < MAX_ROUNDS) continue;
+        throw this.ioError(`${path} (${this.options.what}) cannot be read`, cause);
+      }
+      const parsed = this.options.schema.safeParse(value);
+      if (!parsed.success)
+        throw new BootstreamError(
+          "IO",
+          `${path} (${this.options.what}) is damaged: ${parsed.error.issues[0]?.message ?? "unexpected content"}; remove it to start over`,
+          { path },
+        );
+      return { seq, value: parsed.data };
     }
-    const parsed = this.options.schema.safeParse(value);
-    if (!parsed.success)
-      throw new BootstreamError(
-        "IO",
-        `${path} (${this.options.what}) is damaged: ${parsed.error.issues[0]?.message ?? "unexpected content"}; remove it to start over`,
-        { path },
-      );
-    return { seq, value: parsed.data };
   }
 
   /**
@@ -67,6 +71,8 @@ export class RecordLog<T> {
         await this.prune((current?.seq ?? 0) + 1);
         return next;
       }
+      // Lost the round: a little random wait, so many writers do not keep colliding in step.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** round, 50)));
     }
     throw new BootstreamError(
       "CONFLICT",
@@ -114,9 +120,12 @@ export class RecordLog<T> {
         if ((cause as NodeJS.ErrnoException).code === "EEXIST") return false;
         throw cause;
       }
-      // A writer that read long ago may link a number pruning already freed: a newer record
-      // then exists (pruning only follows one), so this one is withdrawn and the round lost.
-      if (((await this.newestSeq()) ?? seq) > seq) {
+      // A writer that read long ago may link a number pruning already freed: pruning frees
+      // only numbers KEEP behind the newest, so such a record is at least KEEP behind, and is
+      // withdrawn (the round lost). A record merely followed by others' (built on this one)
+      // stays: withdrawing it would undo an update the next writers already counted on. (A
+      // writer stalled here across KEEP appends is taken for a stale one and decides again.)
+      if (((await this.newestSeq()) ?? seq) >= seq + KEEP) {
         await rm(this.pathOf(seq), { force: true });
         return false;
       }

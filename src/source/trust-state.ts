@@ -25,7 +25,7 @@ type AcceptedRecord = z.infer<typeof acceptedSchema>;
 export function defaultStateDir(env: Readonly<Record<string, string | undefined>> = {}): string {
   const xdg = env.XDG_STATE_HOME;
   // The spec: a relative XDG_STATE_HOME is invalid and must be ignored.
-  if (xdg !== undefined && xdg.startsWith("/")) return join(xdg, "bootstream");
+  if (xdg?.startsWith("/")) return join(xdg, "bootstream");
   return join(env.HOME || homedir(), ".local", "state", "bootstream");
 }
 

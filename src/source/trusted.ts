@@ -20,10 +20,13 @@ import { pathToFileURL } from "node:url";
 import type { Key } from "openpgp";
 import { BootstreamError } from "../errors.ts";
 import { parseHistory } from "../publish/history.ts";
+import { isRfc3339 } from "../schema/common.ts";
+import { isStreamName } from "../schema/names.ts";
 import { decodeDocument, parseStream } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
+import { printable, quoted } from "../schema/text.ts";
 import { keyFingerprints, verifyDetached } from "../signature/index.ts";
-import { checkMaxAge } from "../trust/freshness.ts";
+import { checkMaxAge, checkNotAhead } from "../trust/freshness.ts";
 import { checkMirrorRewrite } from "../trust/mirror-rewrite.ts";
 import { type ReadSourceOptions, readSource, type SourceBytes } from "./read.ts";
 import { acceptStream, defaultStateDir } from "./trust-state.ts";
@@ -121,13 +124,15 @@ async function verifySource(
       );
     Object.assign(verdict, await findValidSignature(source, sha256, keys, trust, read));
   }
+  checkStreamNamed(source, keys.length > 0);
   const stateDir =
-    trust.stateDir === undefined ? (keys.length > 0 ? defaultStateDir() : false) : trust.stateDir;
+    trust.stateDir === undefined ? (keys.length > 0 ? defaultStateDir(process.env) : false) : trust.stateDir;
   if (trust.maxAgeMs === undefined && stateDir === false) return verdict;
 
   const lastModified = lastModifiedOf(source);
   verdict.lastModified = lastModified;
   const now = trust.now?.() ?? new Date();
+  checkNotAhead(source.name, lastModified, now);
   if (trust.maxAgeMs !== undefined) checkMaxAge(source.name, lastModified, trust.maxAgeMs, now);
   const stateUrl = stateDir === false ? undefined : await identityOf(source);
   if (stateDir !== false && stateUrl !== undefined) {
@@ -146,7 +151,11 @@ async function verifySource(
   return verdict;
 }
 
-/** The stream's /metadata/last-modified, which freshness rests on: refused when missing. */
+/**
+ * The stream's /metadata/last-modified, which freshness rests on: refused when missing or not
+ * RFC 3339 (what Date.parse would also take, "2099-01-01" or "Feb 1, 2099", is read in local
+ * time or not at all by other clients, and would be remembered before the command refuses it).
+ */
 function lastModifiedOf(source: SourceBytes): string {
   let value: unknown;
   try {
@@ -156,23 +165,87 @@ function lastModifiedOf(source: SourceBytes): string {
   }
   const metadata = (value as { metadata?: unknown } | null)?.metadata;
   const lastModified = (metadata as { "last-modified"?: unknown } | null | undefined)?.["last-modified"];
-  if (typeof lastModified !== "string" || Number.isNaN(Date.parse(lastModified)))
+  if (typeof lastModified !== "string" || !isRfc3339(lastModified))
     throw new BootstreamError(
       "INVALID_DOCUMENT",
-      `${source.name}: /metadata/last-modified is missing or not a date, so its freshness cannot be checked`,
+      `${source.name}: /metadata/last-modified is missing or not an RFC 3339 timestamp (${
+        typeof lastModified === "string" ? quoted(lastModified.slice(0, 80)) : "none"
+      }), so its freshness cannot be checked`,
       { path: "/metadata/last-modified" },
     );
   return lastModified;
 }
 
-/** What the trust state is keyed by: the URL asked for, or the file's real path as a file: URL. */
+/**
+ * What the trust state is keyed by: the place asked for (never where a redirect led: the
+ * server does not get to choose which history it is judged against), or the file's real
+ * path as a file: URL. A URL is keyed without its query, fragment and credentials, and as
+ * the URL parser spells it (scheme and host in lower case, no default port, no dot
+ * segments): a cache-busting `?t=...` or a presigned URL changes on every call, and a
+ * client must not be able to step out of its own history by such a change.
+ */
 async function identityOf(source: SourceBytes): Promise<string | undefined> {
   if (source.file !== undefined) {
+    // A pipe (/dev/stdin, <(...)) has no real path: like standard input, nothing to remember.
     const real = await realpath(source.file).catch(() => undefined);
     return real === undefined ? undefined : pathToFileURL(real).href;
   }
-  if (source.fetched !== undefined) return source.name;
+  if (source.fetched !== undefined) return placeKey(source.name);
   return undefined; // standard input has no identity to remember
+}
+
+function placeKey(url: string): string {
+  const place = new URL(url);
+  place.search = "";
+  place.hash = "";
+  place.username = "";
+  place.password = "";
+  return place.href;
+}
+
+/** A pinned copy's file name in the store layout (streams/<name>/<id>.json). */
+const PINNED_ID = /^\d{8}(-\d{1,3})?$/;
+
+/**
+ * The stream the place names, where the layout says: `streams/<name>.json` (a store, a
+ * mirror, FCOS's own server, a bare stream name) or a pinned copy `streams/<name>/<id>.json`.
+ * Elsewhere (`rhcos.json` holding stream rhcos-4.16) a place names no stream.
+ */
+function streamNamedBy(source: SourceBytes): string | undefined {
+  const where = source.fetched !== undefined ? new URL(source.name).pathname : source.file;
+  if (where === undefined) return undefined;
+  const segments = where.split(/[/\\]/).filter((s) => s !== "");
+  const file = /^(.+)\.json$/.exec(segments.at(-1) ?? "")?.[1];
+  if (file === undefined) return undefined;
+  if (PINNED_ID.test(file) && segments.at(-3) === "streams") {
+    const name = segments.at(-2);
+    return name !== undefined && isStreamName(name) ? name : undefined;
+  }
+  return segments.at(-2) === "streams" && isStreamName(file) ? file : undefined;
+}
+
+/**
+ * Mix-and-match (TUF): another stream signed by the same key (testing, say, served as
+ * stable, or a pinned copy of another stream) verifies like the right one. Where the place
+ * names the stream, the document must be that stream, before its timestamp is remembered
+ * for this place.
+ */
+function checkStreamNamed(source: SourceBytes, signed: boolean): void {
+  const expected = streamNamedBy(source);
+  if (expected === undefined) return;
+  let value: unknown;
+  try {
+    value = decodeDocument(source.bytes).value;
+  } catch {
+    return; // not JSON: the freshness checks or the command say so
+  }
+  const actual = (value as { stream?: unknown } | null)?.stream;
+  if (typeof actual !== "string" || actual === expected) return;
+  throw new BootstreamError(
+    signed ? "SIGNATURE_INVALID" : "INVALID_DOCUMENT",
+    `${source.name} holds stream ${quoted(actual.slice(0, 80))}${signed ? " (signed as such)" : ""}, not ${quoted(expected)} as its place names it: refusing another stream served in its place`,
+    { path: "/stream" },
+  );
 }
 
 interface Candidate {
@@ -236,7 +309,8 @@ async function findValidSignature(
     }
     return { ...found, upstream: { bytes: upstream.bytes, from: candidate.upstream as string } };
   }
-  const tried = attempts.map((a) => `${a.at}: ${a.why}`).join("; ");
+  // What a hostile server answered (an HTTP reason phrase, say) reaches the terminal escaped.
+  const tried = printable(attempts.map((a) => `${a.at}: ${a.why}`).join("; "));
   const keyList = keyFingerprints(keys).join(", ");
   // Only when nothing could even be read (the network is down) is this an I/O failure.
   const code =
@@ -287,7 +361,7 @@ async function* candidates(
       });
     else yield { at: `${pinned}.asc` };
   }
-  const stream = streamFileName(place.self);
+  const stream = streamFileName(source.fetched !== undefined ? new URL(place.self).pathname : place.self);
   if (stream !== undefined) {
     const historyAt = place.sibling(`${stream}/history.json`);
     try {
@@ -300,29 +374,35 @@ async function* candidates(
       attempts.push(failedRead(historyAt, error));
     }
   }
-  yield { at: `${place.self}.asc` };
+  yield { at: place.signature };
   if (stream !== undefined) {
     const upstream = place.sibling(`${stream}.upstream.json`);
     yield { at: `${upstream}.asc`, upstream };
   }
 }
 
-/** The source's own location and how to name a file beside it (URL or path). */
-function placeOf(source: SourceBytes): { self: string; sibling: (name: string) => string } | undefined {
+/** The source's own location, its `.asc`, and how to name a file beside it (URL or path). */
+function placeOf(
+  source: SourceBytes,
+): { self: string; signature: string; sibling: (name: string) => string } | undefined {
   if (source.fetched !== undefined) {
     const self = source.fetched.url;
-    return { self, sibling: (name) => new URL(name, self).href };
+    // `.asc` goes on the path: `stable.json?t=1` has its signature at `stable.json.asc?t=1`.
+    const signature = new URL(self);
+    signature.pathname += ".asc";
+    signature.hash = "";
+    return { self, signature: signature.href, sibling: (name) => new URL(name, self).href };
   }
   if (source.file !== undefined) {
     const self = source.file;
-    return { self, sibling: (name) => join(dirname(self), name) };
+    return { self, signature: `${self}.asc`, sibling: (name) => join(dirname(self), name) };
   }
   return undefined;
 }
 
-/** `stable` of `.../stable.json`: the name the store layout files history and pinned copies under. */
-function streamFileName(self: string): string | undefined {
-  const last = basename(self.startsWith("http") ? new URL(self).pathname : self);
+/** `stable` of `.../stable.json` (a URL's path, or a file path): the name the store layout files history and pinned copies under. */
+function streamFileName(path: string): string | undefined {
+  const last = basename(path);
   const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)\.json$/.exec(last);
   if (m === null || m[1]?.endsWith(".upstream")) return undefined;
   return m[1];

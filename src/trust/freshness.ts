@@ -62,6 +62,25 @@ export function checkMaxAge(name: string, lastModified: string, maxAgeMs: number
     );
 }
 
+/** How far ahead of this machine's clock a last-modified may be (clocks drift; publishers too). */
+export const MAX_CLOCK_AHEAD_MS = 86_400_000;
+
+/**
+ * FROZEN when the stream claims to be modified more than a day after `now`. Remembering such a
+ * stream would refuse every genuine one as a rollback until that date (and --max-age would
+ * never see it age): one stream signed with a compromised key, or by a publisher with a
+ * wrong clock, would freeze every client that saw it.
+ */
+export function checkNotAhead(name: string, lastModified: string, now: Date): void {
+  const ahead = Date.parse(lastModified) - now.getTime();
+  if (ahead > MAX_CLOCK_AHEAD_MS)
+    throw new BootstreamError(
+      "FROZEN",
+      `${name} was last modified ${lastModified}, ${formatAge(ahead)} ahead of this machine's clock (${now.toISOString()}), more than the ${formatAge(MAX_CLOCK_AHEAD_MS)} allowed: refusing it, since remembering it would refuse every genuine stream until then (check this machine's clock)`,
+      { path: name },
+    );
+}
+
 /**
  * Whether a stream may replace the newest accepted one: "newer" (record it), "same" (the very
  * bytes again), or a ROLLBACK error naming both timestamps.
