@@ -312,8 +312,11 @@ describe("bootstream mirror", () => {
       const { upstream, rewritten } = written(dir);
       assert.notDeepEqual(rewritten, upstream, "the rewrite changed the URLs");
       assert.deepEqual(mirrorRewriteIssues(upstream, rewritten), [], `${selection}`);
-      // Without a verified signature there is none to keep.
-      assert.equal(existsSync(join(dir, "streams/test.upstream.json.asc")), false);
+      // Without --stream-key the signature beside the source is kept unverified (clients verify it).
+      assert.ok(
+        readFileSync(join(dir, "streams/test.upstream.json.asc")).equals(Buffer.from(streamSignature)),
+      );
+      assert.match(run.stderr, /unverified/);
     }
   });
 

@@ -9,12 +9,12 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as openpgp from "openpgp";
 import { BootstreamError, fetchStream } from "../src/client.ts";
 import { spawnBootstream } from "./helpers/cli.ts";
-import { fixtureJson, tempDir } from "./helpers/fixtures.ts";
+import { fixtureJson, fixturePath, tempDir } from "./helpers/fixtures.ts";
 import { startServer, type TestServer } from "./helpers/http.ts";
 
 const sha256 = (bytes: Uint8Array | string) => createHash("sha256").update(bytes).digest("hex");
@@ -320,6 +320,100 @@ describe("signed streams, verified before acting", () => {
   });
 });
 
+describe("every command that reads a stream", () => {
+  /** Each command with the stream URL, and where its work would be written. */
+  const commands = (out: string): string[][] => [
+    ["validate", url()],
+    ["list", url()],
+    ["query", url(), "-a", "x86_64", "-p", "metal", "-f", "iso"],
+    ["image", url(), "-a", "x86_64", "-p", "aws", "--region", "us-east-1"],
+    ["diff", url(), url()],
+    ["lint", join(dir, "v2.json"), "--previous", url(), "--policy", join(dir, "policy.json")],
+    [
+      "generate",
+      "stream",
+      "--from",
+      url(),
+      "--release",
+      `x86_64=${fixturePath("smg-fcos-release.json")}`,
+      "--stream",
+      "stable",
+      "-o",
+      join(out, "gen.json"),
+    ],
+    ["configmap", url(), "-o", join(out, "cm.yaml")],
+    ["oci", "build", url(), "--layout", join(out, "layout")],
+    ["mirror", url(), "--to", join(out, "mirror"), "--base-url", "http://m.invalid/", "--metadata-only"],
+  ];
+
+  it("refuses a stream signed by another key (exit 4) before it acts: no output, nothing written, state untouched", async () => {
+    routes = staticMirror(v2, asc(V2_ID));
+    for (const args of commands(tempDir())) {
+      const out = args.includes("-o") ? dirname(args[args.indexOf("-o") + 1] as string) : undefined;
+      const state = tempDir();
+      const result = await run([...args, "--stream-key", otherPub, "--state-dir", state]);
+      assert.equal(result.code, 4, `${args[0]}: ${result.stderr}`);
+      assert.match(result.stderr, new RegExp(otherFingerprint), args[0]);
+      assert.equal(result.stdout, "", `${args[0]} printed nothing`);
+      assert.deepEqual(readdirSync(state), [], `${args[0]} left the state alone`);
+      if (out) assert.deepEqual(readdirSync(out), [], `${args[0]} wrote nothing`);
+    }
+  });
+
+  it("accepts it with the right key among several (a keyring mid-rotation), from the env as well", async () => {
+    routes = staticMirror(v2, asc(V2_ID));
+    const keyring = join(dir, "keyring.asc");
+    writeFileSync(keyring, `${readFileSync(otherPub, "utf8")}\n${readFileSync(pub, "utf8")}`);
+    for (const args of commands(tempDir()).filter(([c]) => c !== "generate" && c !== "lint")) {
+      const result = await run([...args, "--state-dir", tempDir()], {
+        env: { BOOTSTREAM_STREAM_KEYRING: keyring },
+      });
+      assert.equal(result.code, 0, `${args.join(" ")}: ${result.stderr}`);
+    }
+  });
+
+  it("a .asc of several armored signatures verifies by any one; a text-mode signature binds no exact bytes", async () => {
+    const local = tempDir();
+    writeFileSync(join(local, "stable.json"), v2);
+    const other = await openpgp.generateKey({
+      type: "ecc",
+      curve: "curve25519Legacy",
+      userIDs: [{ name: "x" }],
+    });
+    const byOther = await openpgp.sign({
+      message: await openpgp.createMessage({ binary: v2 }),
+      signingKeys: await openpgp.readPrivateKey({ armoredKey: other.privateKey }),
+      detached: true,
+    });
+    writeFileSync(join(local, "stable.json.asc"), `${byOther}${asc(V2_ID).toString("utf8")}`);
+    const args = ["-a", "x86_64", "-p", "metal", "-f", "iso", ...keyArgs(tempDir())];
+    assert.equal((await run(["query", join(local, "stable.json"), ...args])).code, 0);
+    const key = await openpgp.readPrivateKey({ armoredKey: readFileSync(join(dir, "sign.asc"), "utf8") });
+    const textMode = await openpgp.sign({
+      message: await openpgp.createMessage({ text: v2.toString("utf8") }),
+      signingKeys: key,
+      detached: true,
+    });
+    writeFileSync(join(local, "stable.json.asc"), textMode as string);
+    const refused = await run(["query", join(local, "stable.json"), ...args]);
+    assert.equal(refused.code, 4, refused.stderr);
+    assert.match(refused.stderr, /text-mode/);
+  });
+
+  it("keeps no state for unverified streams: --state-dir or --allow-rollback without a key is a usage error", async () => {
+    routes = staticMirror(v2, asc(V2_ID));
+    const state = tempDir();
+    for (const extra of [["--state-dir", state], ["--allow-rollback"]]) {
+      const result = await run(["list", url(), ...extra]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /need --stream-key/);
+    }
+    assert.deepEqual(readdirSync(state), []);
+    const missingKey = await run(["list", url(), "--stream-key", join(dir, "no-such-key.asc")]);
+    assert.equal(missingKey.code, 2, missingKey.stderr);
+  });
+});
+
 describe("no rollback, no freeze", () => {
   it("refuses an older signed stream after a newer one (exit 5, both timestamps named); --allow-rollback once", async () => {
     const state = tempDir();
@@ -483,6 +577,50 @@ describe("through a mirror that did not re-sign", () => {
     assert.equal(existsSync(join(unsigned, "streams/stable.upstream.json.asc")), false);
     const refused = await run(["query", join(unsigned, "streams/stable.json"), ...query]);
     assert.equal(refused.code, 4, refused.stderr);
+    // Without --stream-key the signature beside the source is still kept (clients verify it).
+    routes = staticMirror(v2, asc(V1_ID));
+    const unverified = tempDir();
+    const kept = await run([
+      "mirror",
+      url(),
+      "--to",
+      unverified,
+      "--base-url",
+      "http://m.invalid/",
+      "--metadata-only",
+    ]);
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.match(kept.stderr, /unverified/);
+    assert.deepEqual(readFileSync(join(unverified, "streams/stable.upstream.json.asc")), asc(V2_ID));
+    assert.equal((await run(["query", join(unverified, "streams/stable.json"), ...query])).code, 0);
+  });
+
+  it("a mirror run in progress: the older rewrite still verifies through the previous upstream copy", async () => {
+    const to = tempDir();
+    const mirror = async (pointer: Buffer, id: string) => {
+      routes = staticMirror(pointer, asc(id));
+      const result = await run([
+        "mirror",
+        url(),
+        "--to",
+        to,
+        "--base-url",
+        "http://mirror.invalid/",
+        "--metadata-only",
+        ...keyArgs(tempDir()),
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+    };
+    await mirror(v1, V1_ID);
+    const olderRewrite = readFileSync(join(to, "streams/stable.json"));
+    await mirror(v2, V2_ID);
+    assert.deepEqual(readFileSync(join(to, "streams/stable.upstream-previous.json")), v1);
+    // What a client sees between the mirror's two renames: the new upstream copy, the old rewrite.
+    writeFileSync(join(to, "streams/stable.json"), olderRewrite);
+    const query = ["-a", "x86_64", "-p", "metal", "-f", "iso", "-v", ...keyArgs(tempDir())];
+    const client = await run(["query", join(to, "streams/stable.json"), ...query]);
+    assert.equal(client.code, 0, client.stderr);
+    assert.match(client.stderr, /upstream-previous/);
   });
 
   it("refuses a rewrite that also changed a digest", async () => {
@@ -513,7 +651,7 @@ describe("fetchStream (library)", () => {
     assert.equal(fetched.sha256, sha256(v2));
     const code = (expected: string) => (error: unknown) =>
       error instanceof BootstreamError && error.code === expected;
-    await assert.rejects(fetchStream(url(), { keys, stateDir, maxAgeMs: 86_400_000 }), code("FROZEN"));
+    await assert.rejects(fetchStream(url(), { keys, stateDir, maxAge: "1d" }), code("FROZEN"));
     routes = staticMirror(v1, asc(V1_ID));
     await assert.rejects(fetchStream(url(), { keys, stateDir }), code("ROLLBACK"));
     const other = await openpgp.readKeys({ armoredKeys: readFileSync(otherPub, "utf8") });

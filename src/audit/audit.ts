@@ -10,16 +10,14 @@ import type { Key } from "openpgp";
 import { BootstreamError } from "../errors.ts";
 import { type History, type HistoryEntry, parseHistory } from "../publish/history.ts";
 import { historyKey, pinnedKey, pointerKey, signatureKey } from "../publish/layout.ts";
-import { decodeDocument, parseStream } from "../schema/parse.ts";
-import { DEFAULT_MAX_BYTES, formatBytes } from "../source/read.ts";
+import { parseStream } from "../schema/parse.ts";
+import { DEFAULT_MAX_BYTES, formatBytes, HISTORY_MAX_BYTES, SIGNATURE_MAX_BYTES } from "../source/read.ts";
 import { sha256Hex } from "../storage/index.ts";
+import { lastModifiedIn } from "../trust/freshness.ts";
 import { mirrorRewriteIssues, upstreamCopyNames } from "../trust/mirror-rewrite.ts";
 import type { PublishedStream } from "./places.ts";
 import { checkAppendOnly, type SeenEntry } from "./state.ts";
 
-/** History grows by ~300 bytes a publish; signatures are a few hundred bytes. */
-export const HISTORY_MAX_BYTES = 16 * 1024 * 1024;
-export const SIGNATURE_MAX_BYTES = 1024 * 1024;
 /** A pointer finding is read again once after this pause: a publish may have been between its steps. */
 const RECHECK_AFTER_MS = 1000;
 
@@ -348,7 +346,7 @@ async function readPinned(
     found("pinned-digest", `pinned copy hashes to ${sha256}, history says ${entry.sha256}`, entry.id);
   else {
     // The copy is what history recorded, so its own last-modified must be the one history lists.
-    const own = lastModifiedOf(bytes);
+    const own = lastModifiedIn(bytes);
     if (own === undefined || Date.parse(own) !== Date.parse(entry["last-modified"]))
       found(
         "history-corrupt",
@@ -357,14 +355,4 @@ async function readPinned(
       );
   }
   return bytes;
-}
-
-function lastModifiedOf(bytes: Uint8Array): string | undefined {
-  try {
-    const value = decodeDocument(bytes).value as { metadata?: { "last-modified"?: unknown } } | null;
-    const lastModified = value?.metadata?.["last-modified"];
-    return typeof lastModified === "string" ? lastModified : undefined;
-  } catch {
-    return undefined;
-  }
 }

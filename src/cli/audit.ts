@@ -7,7 +7,7 @@ import { printable } from "../schema/text.ts";
 import { defaultStateDir } from "../source/trust-state.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { collectList, deadlinesFrom, keysFrom } from "./options.ts";
+import { collectList, deadlinesFrom, keysFrom, streamKeyFiles } from "./options.ts";
 import { toJsonText } from "./render.ts";
 import { storeFrom } from "./store-options.ts";
 
@@ -88,8 +88,7 @@ Examples:
           );
         if (flags.store === undefined && (flags.stream !== undefined || flags.s3Endpoint !== undefined))
           throw new BootstreamError("USAGE", "--stream and --s3-endpoint go with --store");
-        const keyFiles = [...(flags.streamKey ?? [])];
-        if (ctx.env.BOOTSTREAM_STREAM_KEYRING) keyFiles.push(ctx.env.BOOTSTREAM_STREAM_KEYRING);
+        const keyFiles = streamKeyFiles(ctx, flags.streamKey);
         const keys = keyFiles.length > 0 ? await keysFrom(keyFiles) : [];
         let places: PublishedStream[];
         if (source !== undefined) places = [await publishedAt(source, { deadlines: deadlinesFrom(ctx.env) })];

@@ -39,17 +39,30 @@ interface MirrorFlags extends TrustFlags {
  */
 async function upstreamOf(ctx: CliContext, source: string, flags: MirrorFlags) {
   let verdict: TrustVerdict | undefined;
-  const { bytes, stream } = await loadStream(
-    source,
-    streamSourceOptions(ctx, flags, (accepted) => {
-      verdict = accepted;
-    }),
-  );
-  const signature = verdict?.signature?.bytes;
-  const upstream = verdict?.upstream
-    ? { bytes: verdict.upstream.bytes, ...(signature ? { signature } : {}) }
-    : { bytes, ...(signature ? { signature } : {}) };
-  return { stream, upstream };
+  const options = streamSourceOptions(ctx, flags, (accepted) => {
+    verdict = accepted;
+  });
+  const { bytes, stream, read } = await loadStream(source, options);
+  if (verdict?.upstream && verdict.signature)
+    return { stream, upstream: { bytes: verdict.upstream.bytes, signature: verdict.signature.bytes } };
+  let signature = verdict?.signature?.bytes;
+  if (signature === undefined) {
+    // Unverified here, but kept: clients holding the upstream key verify it themselves.
+    const { locateSignature } = await import("../source/trusted.ts");
+    const found = await locateSignature(read, options);
+    if (found !== undefined) {
+      signature = found.bytes;
+      writeLine(
+        ctx.stderr,
+        `kept ${found.from} as the upstream signature, unverified (give --stream-key to check it first)`,
+      );
+    } else
+      writeLine(
+        ctx.stderr,
+        `no signature found beside ${read.name}: clients with the upstream key will refuse this mirror`,
+      );
+  }
+  return { stream, upstream: { bytes, ...(signature ? { signature } : {}) } };
 }
 
 export function registerMirror(kit: CommandKit): Command {

@@ -16,8 +16,10 @@ export async function readLocalFile(path: string, what: string): Promise<Uint8Ar
     return await readFileCapped(path, LOCAL_FILE_MAX_BYTES, `a ${what}`);
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
+    // A missing key or policy file is a usage problem (exit 2), not a finding (NOT_FOUND, 1).
+    const code = cause instanceof BootstreamError && cause.code !== "NOT_FOUND" ? cause.code : "IO";
     throw new BootstreamError(
-      cause instanceof BootstreamError ? cause.code : "IO",
+      code,
       `cannot read ${what} ${path}: ${reason.replace(`cannot read ${path}: `, "")}`,
       { cause, path },
     );
@@ -107,6 +109,12 @@ export function streamBaseUrlOption(): Option {
   );
 }
 
+/** The key files a stream must be signed by: --stream-key, then the env's BOOTSTREAM_STREAM_KEYRING. */
+export function streamKeyFiles(ctx: CliContext, files: readonly string[] = []): string[] {
+  const keyring = ctx.env.BOOTSTREAM_STREAM_KEYRING;
+  return keyring ? [...files, keyring] : [...files];
+}
+
 /** Flags of the commands that read a stream and act on it (see source/trusted.ts). */
 export interface TrustFlags {
   streamKey?: string[];
@@ -153,9 +161,7 @@ export function streamSourceOptions(
   onAccepted?: (verdict: TrustVerdict) => void,
 ): ReadSourceOptions {
   const read = sourceOptions(ctx, flags);
-  const keyFiles = [...(flags.streamKey ?? [])];
-  const keyring = ctx.env.BOOTSTREAM_STREAM_KEYRING;
-  if (keyring) keyFiles.push(keyring);
+  const keyFiles = streamKeyFiles(ctx, flags.streamKey);
   const maxAge = flags.maxAge ?? (ctx.env.BOOTSTREAM_MAX_AGE || undefined);
   const asked =
     keyFiles.length > 0 ||
@@ -166,14 +172,17 @@ export function streamSourceOptions(
   if (!asked) return read;
   let check: Promise<(source: SourceBytes) => Promise<void>> | undefined;
   const makeCheck = async () => {
-    const { parseDuration } = await import("../trust/freshness.ts");
     const { defaultStateDir } = await import("../source/trust-state.ts");
     const { trustCheck } = await import("../source/trusted.ts");
     const keys = await keysFrom(keyFiles);
     const trust: TrustOptions = {
       keys,
-      stateDir: flags.stateDir ?? (keys.length > 0 ? defaultStateDir(ctx.env) : false),
-      ...(maxAge === undefined ? {} : { maxAgeMs: parseDuration(maxAge) }),
+      ...(flags.stateDir !== undefined
+        ? { stateDir: flags.stateDir }
+        : keys.length > 0
+          ? { stateDir: defaultStateDir(ctx.env) }
+          : {}),
+      ...(maxAge === undefined ? {} : { maxAge }),
       ...(flags.streamSignature === undefined ? {} : { signature: flags.streamSignature }),
       ...(flags.allowRollback ? { allowRollback: true } : {}),
     };

@@ -123,12 +123,25 @@ export function keyFingerprints(keys: readonly openpgp.Key[]): string[] {
   return [...new Set(keys.map((key) => key.getFingerprint().toUpperCase()))];
 }
 
+const ARMORED_SIGNATURE_BLOCK = /-----BEGIN PGP SIGNATURE-----[\s\S]*?-----END PGP SIGNATURE-----/g;
+
+/**
+ * The signature packets of a `.asc` or binary signature file. Several armored blocks are
+ * read as one signature of several packets: `cat old.asc new.asc` is how a key rotation signs
+ * with both keys, and gpg --verify accepts any of them.
+ */
 async function readSignature(signature: Uint8Array): Promise<openpgp.Signature> {
   const text = new TextDecoder().decode(signature);
   try {
-    return text.includes("-----BEGIN PGP SIGNATURE")
-      ? await openpgp.readSignature({ armoredSignature: text })
-      : await openpgp.readSignature({ binarySignature: signature });
+    if (!text.includes("-----BEGIN PGP SIGNATURE"))
+      return await openpgp.readSignature({ binarySignature: signature });
+    const blocks = text.match(ARMORED_SIGNATURE_BLOCK) ?? [text];
+    const [first, ...rest] = await Promise.all(
+      blocks.map((armoredSignature) => openpgp.readSignature({ armoredSignature })),
+    );
+    if (first === undefined) throw new Error("no signature block");
+    for (const more of rest) first.packets.push(...more.packets);
+    return first;
   } catch (cause) {
     throw new BootstreamError("SIGNATURE_INVALID", `not an OpenPGP signature: ${(cause as Error).message}`, {
       cause,

@@ -3,7 +3,7 @@ import { BootstreamError } from "../errors.ts";
 import { type DocumentKind, KINDS } from "../schema/documents.ts";
 import { acceptDocument, checkDocument, type ParsedDocument } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
-import { type ReadSourceOptions, readSource } from "./read.ts";
+import { type ReadSourceOptions, readSource, type SourceBytes } from "./read.ts";
 
 export interface LoadedDocument {
   name: string;
@@ -28,8 +28,9 @@ export async function loadDocument(
 export async function loadStream(
   source: string,
   options: ReadSourceOptions = {},
-): Promise<{ name: string; stream: Stream; bytes: Uint8Array }> {
-  const { name, bytes } = await readSource(source, options);
+): Promise<{ name: string; stream: Stream; bytes: Uint8Array; read: SourceBytes }> {
+  const read = await readSource(source, options);
+  const { name, bytes } = read;
   let result = checkDocument(bytes);
   if (result.kind !== undefined && result.kind !== "stream") {
     throw new BootstreamError(
@@ -43,5 +44,5 @@ export async function loadStream(
   if (result.kind === undefined && typeof result.data === "object" && result.data !== null) {
     result = checkDocument(result.data, { kind: "stream" });
   }
-  return { name, stream: acceptDocument(result, name).data as Stream, bytes };
+  return { name, stream: acceptDocument(result, name).data as Stream, bytes, read };
 }

@@ -7,9 +7,13 @@ import { open } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { BootstreamError } from "../errors.ts";
 import { type Deadlines, type HttpReply, httpRequest } from "../net/http.ts";
+import { printable } from "../schema/text.ts";
 
 /** Streams are ~60 KB; anything this large is not stream metadata. */
 export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
+/** Signatures are a few hundred bytes; a history grows by ~300 bytes a publish. */
+export const SIGNATURE_MAX_BYTES = 1024 * 1024;
+export const HISTORY_MAX_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_STREAM_BASE_URL = "https://builds.coreos.fedoraproject.org/streams/";
 
 export interface ReadSourceOptions {
@@ -165,7 +169,8 @@ export async function fetchDocument(
   if (reply.status < 200 || reply.status > 299) {
     throw new BootstreamError(
       reply.status === 404 ? "NOT_FOUND" : "IO",
-      `cannot fetch ${url}: HTTP ${reply.status} ${reply.statusText}`.trimEnd(),
+      // The reason phrase is the server's text: escaped, so a hostile one cannot drive the terminal.
+      `cannot fetch ${url}: HTTP ${reply.status} ${printable(reply.statusText.slice(0, 200))}`.trimEnd(),
       { path: url },
     );
   }

@@ -10,8 +10,9 @@
  *   2. the `.asc` of the pinned copy history.json lists with these bytes' sha256 (a static
  *      mirror or bucket of a bootstream store: no bootstream server needed);
  *   3. `<url>.asc` (or FILE.asc; `--stream-signature` replaces all of these);
- *   4. a mirror's signed upstream copy (`<name>.upstream.json` + `.asc`) that the stream must
- *      equal except for artifact URLs re-based onto the mirror.
+ *   4. a mirror's signed upstream copy (`<name>.upstream.json` + `.asc`, or the copy it is
+ *      replacing, `<name>.upstream-previous.json`) that the stream must equal except for
+ *      artifact URLs re-based onto the mirror.
  */
 import { createHash } from "node:crypto";
 import { realpath } from "node:fs/promises";
@@ -19,34 +20,40 @@ import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Key } from "openpgp";
 import { BootstreamError } from "../errors.ts";
-import { parseHistory } from "../publish/history.ts";
+import { type HistoryEntry, parseHistory } from "../publish/history.ts";
 import { isRfc3339 } from "../schema/common.ts";
 import { isStreamName } from "../schema/names.ts";
 import { decodeDocument, parseStream } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import { printable, quoted } from "../schema/text.ts";
-import { keyFingerprints, verifyDetached } from "../signature/index.ts";
-import { checkMaxAge, checkNotAhead } from "../trust/freshness.ts";
-import { checkMirrorRewrite } from "../trust/mirror-rewrite.ts";
-import { type ReadSourceOptions, readSource, type SourceBytes } from "./read.ts";
+import { keyFingerprints, readPublicKeys, verifyDetached } from "../signature/index.ts";
+import { checkMaxAge, checkNotAhead, lastModifiedIn, parseDuration } from "../trust/freshness.ts";
+import { checkMirrorRewrite, isUpstreamCopyName, upstreamCopyNames } from "../trust/mirror-rewrite.ts";
+import {
+  HISTORY_MAX_BYTES,
+  type ReadSourceOptions,
+  readSource,
+  SIGNATURE_MAX_BYTES,
+  type SourceBytes,
+} from "./read.ts";
 import { acceptStream, defaultStateDir } from "./trust-state.ts";
 
-/** Signatures are a few hundred bytes; history grows by ~300 bytes a publish. */
-const SIGNATURE_MAX_BYTES = 1024 * 1024;
-const HISTORY_MAX_BYTES = 16 * 1024 * 1024;
-
 export interface TrustOptions {
-  /** Public keys any of which may sign the stream; none: the signature is not checked. */
-  keys?: readonly Key[];
+  /**
+   * Public keys any of which may sign the stream (openpgp keys, or armored or binary key
+   * material: a keyring file's bytes); none: the signature is not checked.
+   */
+  keys?: readonly Key[] | string | Uint8Array;
   /** Where the signature is (path or URL), instead of looking it up. */
   signature?: string;
   /**
-   * Trust state directory (rollback protection); default $XDG_STATE_HOME/bootstream or
-   * ~/.local/state/bootstream when keys are given; false keeps no state.
+   * Trust state directory (rollback protection), kept only for streams whose signature
+   * verified; default ~/.local/state/bootstream (the library reads no environment: pass
+   * defaultStateDir with the environment to follow XDG_STATE_HOME); false keeps no state.
    */
   stateDir?: string | false;
-  /** Refuse a stream last modified longer ago than this (FROZEN). */
-  maxAgeMs?: number;
+  /** Refuse a stream last modified longer ago than this (FROZEN): `14d`, or milliseconds. */
+  maxAge?: string | number;
   /** Accept (and record) a stream older than the newest accepted, once. */
   allowRollback?: boolean;
   /** The clock (tests). */
@@ -98,14 +105,11 @@ export function trustCheck(
   };
 }
 
-/** Whether these options ask for any check at all. */
-export function checksAnything(trust: TrustOptions): boolean {
-  return (
-    (trust.keys?.length ?? 0) > 0 ||
-    trust.maxAgeMs !== undefined ||
-    typeof trust.stateDir === "string" ||
-    trust.signature !== undefined
-  );
+async function keysOf(keys: TrustOptions["keys"]): Promise<readonly Key[]> {
+  if (keys === undefined) return [];
+  if (typeof keys === "string") return readPublicKeys(new TextEncoder().encode(keys));
+  if (keys instanceof Uint8Array) return readPublicKeys(keys);
+  return keys;
 }
 
 async function verifySource(
@@ -115,25 +119,26 @@ async function verifySource(
 ): Promise<TrustVerdict> {
   const sha256 = createHash("sha256").update(source.bytes).digest("hex");
   const verdict: TrustVerdict = { name: source.name, sha256, lastModified: undefined };
-  const keys = trust.keys ?? [];
-  if (keys.length > 0 || trust.signature !== undefined) {
-    if (keys.length === 0)
-      throw new BootstreamError(
-        "USAGE",
-        "--stream-signature needs --stream-key (the keys that may sign the stream)",
-      );
-    Object.assign(verdict, await findValidSignature(source, sha256, keys, trust, read));
-  }
-  checkStreamNamed(source, keys.length > 0);
-  const stateDir =
-    trust.stateDir === undefined ? (keys.length > 0 ? defaultStateDir(process.env) : false) : trust.stateDir;
-  if (trust.maxAgeMs === undefined && stateDir === false) return verdict;
+  const keys = await keysOf(trust.keys);
+  const signed = keys.length > 0;
+  // Only what a key vouched for is remembered: an unsigned stream dated 2099 must not make
+  // every genuine one a "rollback".
+  if (!signed && (trust.signature !== undefined || typeof trust.stateDir === "string" || trust.allowRollback))
+    throw new BootstreamError(
+      "USAGE",
+      "--stream-signature, --state-dir and --allow-rollback need --stream-key (the keys that may sign the stream): only verified streams are checked against the trust state",
+    );
+  if (signed) Object.assign(verdict, await findValidSignature(source, sha256, keys, trust, read));
+  checkStreamNamed(source, signed);
+  const stateDir = signed ? (trust.stateDir ?? defaultStateDir()) : false;
+  const maxAgeMs = typeof trust.maxAge === "string" ? parseDuration(trust.maxAge) : trust.maxAge;
+  if (maxAgeMs === undefined && stateDir === false) return verdict;
 
   const lastModified = lastModifiedOf(source);
   verdict.lastModified = lastModified;
   const now = trust.now?.() ?? new Date();
   checkNotAhead(source.name, lastModified, now);
-  if (trust.maxAgeMs !== undefined) checkMaxAge(source.name, lastModified, trust.maxAgeMs, now);
+  if (maxAgeMs !== undefined) checkMaxAge(source.name, lastModified, maxAgeMs, now);
   const stateUrl = stateDir === false ? undefined : await identityOf(source);
   if (stateDir !== false && stateUrl !== undefined) {
     await acceptStream(
@@ -157,19 +162,12 @@ async function verifySource(
  * time or not at all by other clients, and would be remembered before the command refuses it).
  */
 function lastModifiedOf(source: SourceBytes): string {
-  let value: unknown;
-  try {
-    value = decodeDocument(source.bytes).value;
-  } catch (cause) {
-    throw new BootstreamError("INVALID_DOCUMENT", `${source.name}: not JSON, so not a stream`, { cause });
-  }
-  const metadata = (value as { metadata?: unknown } | null)?.metadata;
-  const lastModified = (metadata as { "last-modified"?: unknown } | null | undefined)?.["last-modified"];
-  if (typeof lastModified !== "string" || !isRfc3339(lastModified))
+  const lastModified = lastModifiedIn(source.bytes);
+  if (lastModified === undefined || !isRfc3339(lastModified))
     throw new BootstreamError(
       "INVALID_DOCUMENT",
       `${source.name}: /metadata/last-modified is missing or not an RFC 3339 timestamp (${
-        typeof lastModified === "string" ? quoted(lastModified.slice(0, 80)) : "none"
+        lastModified === undefined ? "none" : quoted(lastModified.slice(0, 80))
       }), so its freshness cannot be checked`,
       { path: "/metadata/last-modified" },
     );
@@ -248,6 +246,29 @@ function checkStreamNamed(source: SourceBytes, signed: boolean): void {
   );
 }
 
+/**
+ * Without keys, the signature a client would find first beside the stream, unverified: what
+ * a mirror keeps beside its upstream copy so clients holding the upstream key can still
+ * verify the mirror (they do the verifying). Undefined when there is none to be found.
+ */
+export async function locateSignature(
+  source: SourceBytes,
+  read: ReadSourceOptions,
+): Promise<{ bytes: Uint8Array; from: string } | undefined> {
+  const sha256 = createHash("sha256").update(source.bytes).digest("hex");
+  const { accept: _ignored, ...plain } = read;
+  for await (const candidate of candidates(source, sha256, {}, plain, [])) {
+    if (candidate.upstream !== undefined) continue; // over another document
+    try {
+      const { bytes } = await readSource(candidate.at, { ...plain, maxBytes: SIGNATURE_MAX_BYTES });
+      return { bytes, from: candidate.at };
+    } catch {
+      // not there: the next place
+    }
+  }
+  return undefined;
+}
+
 interface Candidate {
   /** Where the signature is (URL or path). */
   at: string;
@@ -286,7 +307,7 @@ async function findValidSignature(
     }
     let check: Awaited<ReturnType<typeof verifyDetached>>;
     try {
-      check = await verifyDetached(signed, signature.bytes, keys);
+      check = await verifyDetached(signed, signature.bytes, keys, { exactBytes: true });
     } catch (error) {
       attempts.push({ at: candidate.at, outcome: "invalid", why: (error as Error).message });
       continue;
@@ -312,9 +333,13 @@ async function findValidSignature(
   // What a hostile server answered (an HTTP reason phrase, say) reaches the terminal escaped.
   const tried = printable(attempts.map((a) => `${a.at}: ${a.why}`).join("; "));
   const keyList = keyFingerprints(keys).join(", ");
-  // Only when nothing could even be read (the network is down) is this an I/O failure.
-  const code =
-    attempts.every((a) => a.outcome === "unreadable") && attempts.length > 0 ? "IO" : "SIGNATURE_INVALID";
+  // A signature that failed is an attack or a mistake (4). Otherwise, if some place could
+  // not be read (the network, a deadline) the signature may be there: an I/O failure (2).
+  const code = attempts.some((a) => a.outcome === "invalid")
+    ? "SIGNATURE_INVALID"
+    : attempts.some((a) => a.outcome === "unreadable")
+      ? "IO"
+      : "SIGNATURE_INVALID";
   throw new BootstreamError(
     code,
     `${source.name}: no valid signature by the keys given (${keyList}); tried ${tried || "nothing"}`,
@@ -363,28 +388,58 @@ async function* candidates(
   }
   const stream = streamFileName(source.fetched !== undefined ? new URL(place.self).pathname : place.self);
   if (stream !== undefined) {
-    const historyAt = place.sibling(`${stream}/history.json`);
-    try {
-      const { bytes } = await readSource(historyAt, { ...read, maxBytes: HISTORY_MAX_BYTES });
-      const entry = parseHistory(bytes, historyAt).entries.find((e) => e.sha256 === sha256);
-      if (entry === undefined)
-        attempts.push({ at: historyAt, outcome: "missing", why: "lists no pinned copy with these bytes" });
-      else yield { at: place.sibling(`${stream}/${entry.id}.json.asc`) };
-    } catch (error) {
-      attempts.push(failedRead(historyAt, error));
-    }
+    const pinned = await pinnedSignature(place, stream, sha256, read, attempts);
+    if (pinned !== undefined) yield pinned;
   }
   yield { at: place.signature };
-  if (stream !== undefined) {
-    const upstream = place.sibling(`${stream}.upstream.json`);
-    yield { at: `${upstream}.asc`, upstream };
+  // A mirror's upstream copy, and the one it is replacing (a mirror run in progress).
+  if (stream !== undefined)
+    for (const copy of upstreamCopyNames(stream)) {
+      const upstream = place.sibling(copy);
+      yield { at: `${upstream}.asc`, upstream };
+    }
+}
+
+/** The `.asc` of the pinned copy history.json lists with these bytes' sha256. */
+async function pinnedSignature(
+  place: Place,
+  stream: string,
+  sha256: string,
+  read: ReadSourceOptions,
+  attempts: Attempt[],
+): Promise<Candidate | undefined> {
+  const historyAt = place.sibling(`${stream}/history.json`);
+  let bytes: Uint8Array;
+  try {
+    ({ bytes } = await readSource(historyAt, { ...read, maxBytes: HISTORY_MAX_BYTES }));
+  } catch (error) {
+    attempts.push(failedRead(historyAt, error));
+    return undefined;
   }
+  let entries: HistoryEntry[];
+  try {
+    entries = parseHistory(bytes, historyAt).entries;
+  } catch (error) {
+    // It answered, with something that is no history: bad content, not a failed read.
+    attempts.push({ at: historyAt, outcome: "invalid", why: (error as Error).message });
+    return undefined;
+  }
+  const entry = entries.find((e) => e.sha256 === sha256);
+  if (entry === undefined) {
+    attempts.push({ at: historyAt, outcome: "missing", why: "lists no pinned copy with these bytes" });
+    return undefined;
+  }
+  return { at: place.sibling(`${stream}/${entry.id}.json.asc`) };
+}
+
+interface Place {
+  self: string;
+  signature: string;
+  sibling: (name: string) => string;
 }
 
 /** The source's own location, its `.asc`, and how to name a file beside it (URL or path). */
-function placeOf(
-  source: SourceBytes,
-): { self: string; signature: string; sibling: (name: string) => string } | undefined {
+function placeOf(source: SourceBytes): Place | undefined {
   if (source.fetched !== undefined) {
     const self = source.fetched.url;
     // `.asc` goes on the path: `stable.json?t=1` has its signature at `stable.json.asc?t=1`.
@@ -404,7 +459,7 @@ function placeOf(
 function streamFileName(path: string): string | undefined {
   const last = basename(path);
   const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)\.json$/.exec(last);
-  if (m === null || m[1]?.endsWith(".upstream")) return undefined;
+  if (m === null || isUpstreamCopyName(m[1] as string)) return undefined;
   return m[1];
 }
 

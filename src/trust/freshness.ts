@@ -4,6 +4,7 @@
  * the same last-modified with other bytes, never older than the client's --max-age.
  */
 import { BootstreamError } from "../errors.ts";
+import { decodeDocument } from "../schema/parse.ts";
 
 /** What a client remembers of the newest stream it accepted from one URL. */
 export interface AcceptedStream {
@@ -107,4 +108,17 @@ export function judgeAgainstAccepted(
     `${name} has last-modified ${candidate.lastModified}, older than ${accepted.lastModified} accepted before from the same place: refusing a rollback (--allow-rollback accepts it once)`,
     { path: name },
   );
+}
+
+/** A stream's /metadata/last-modified as written, or undefined when it is not JSON or has none. */
+export function lastModifiedIn(bytes: Uint8Array): string | undefined {
+  let value: unknown;
+  try {
+    value = decodeDocument(bytes).value;
+  } catch {
+    return undefined;
+  }
+  const metadata = (value as { metadata?: unknown } | null)?.metadata;
+  const lastModified = (metadata as { "last-modified"?: unknown } | null | undefined)?.["last-modified"];
+  return typeof lastModified === "string" ? lastModified : undefined;
 }
