@@ -46,23 +46,17 @@ async function upstreamOf(ctx: CliContext, source: string, flags: MirrorFlags) {
   if (verdict?.upstream && verdict.signature)
     return { stream, upstream: { bytes: verdict.upstream.bytes, signature: verdict.signature.bytes } };
   let signature = verdict?.signature?.bytes;
+  let note: string | undefined;
   if (signature === undefined) {
     // Unverified here, but kept: clients holding the upstream key verify it themselves.
     const { locateSignature } = await import("../source/trusted.ts");
     const found = await locateSignature(read, options);
-    if (found !== undefined) {
-      signature = found.bytes;
-      writeLine(
-        ctx.stderr,
-        `kept ${found.from} as the upstream signature, unverified (give --stream-key to check it first)`,
-      );
-    } else
-      writeLine(
-        ctx.stderr,
-        `no signature found beside ${read.name}: clients with the upstream key will refuse this mirror`,
-      );
+    signature = found?.bytes;
+    note = found
+      ? `kept ${found.from} as the upstream signature, unverified (give --stream-key to check it first)`
+      : `no signature found beside ${read.name}: clients with the upstream key will refuse this mirror`;
   }
-  return { stream, upstream: { bytes, ...(signature ? { signature } : {}) } };
+  return { stream, upstream: { bytes, ...(signature ? { signature } : {}) }, note };
 }
 
 export function registerMirror(kit: CommandKit): Command {
@@ -115,7 +109,7 @@ Examples:
         kit.run(flags.json, async () => {
           // The key is read before anything is fetched: a wrong passphrase fails first.
           const signer = await signerFrom(ctx, flags.signKey);
-          const { stream, upstream } = await upstreamOf(ctx, source, flags);
+          const { stream, upstream, note } = await upstreamOf(ctx, source, flags);
           const reporter = progressReporter(ctx, { single: true });
           const progress = aggregateProgress(reporter, "mirror");
           const result = await mirrorStream(stream, {
@@ -140,6 +134,7 @@ Examples:
           }).finally(() => reporter.stop());
           if (flags.json) ctx.stdout.write(toJsonText(result));
           else writeLine(ctx.stdout, result.streamPath);
+          if (note !== undefined) writeLine(ctx.stderr, `bootstream: ${note}`);
           return 0;
         }),
       ),
