@@ -93,6 +93,8 @@ async function run(args: string[], options: { stdin?: Buffer; env?: Record<strin
 
 const url = () => `${server.url}/streams/stable.json`;
 const keyArgs = (state: string) => ["--stream-key", pub, "--state-dir", state];
+/** `query` arguments choosing the metal ISO of x86_64. */
+const ISO_QUERY = ["-a", "x86_64", "-p", "metal", "-f", "iso"];
 
 /** download of the metal ISO into a fresh directory; returns the run and what the directory holds. */
 async function download(state: string, extra: string[] = []) {
@@ -102,12 +104,7 @@ async function download(state: string, extra: string[] = []) {
     "download",
     "-s",
     url(),
-    "-a",
-    "x86_64",
-    "-p",
-    "metal",
-    "-f",
-    "iso",
+    ...ISO_QUERY,
     "-C",
     out,
     "--insecure",
@@ -249,12 +246,7 @@ describe("signed streams, verified before acting", () => {
     const result = await run([
       "query",
       url(),
-      "-a",
-      "x86_64",
-      "-p",
-      "metal",
-      "-f",
-      "iso",
+      ...ISO_QUERY,
       "--stream-key",
       otherPub,
       "--state-dir",
@@ -291,7 +283,7 @@ describe("signed streams, verified before acting", () => {
     writeFileSync(join(local, "stable.json"), v2);
     writeFileSync(join(local, "stable.json.asc"), asc(V2_ID));
     const state = tempDir();
-    const args = ["-a", "x86_64", "-p", "metal", "-f", "iso", ...keyArgs(state)];
+    const args = [...ISO_QUERY, ...keyArgs(state)];
     assert.equal((await run(["query", join(local, "stable.json"), ...args])).code, 0);
     writeFileSync(join(local, "old.asc"), asc(V1_ID));
     const wrong = await run([
@@ -325,7 +317,7 @@ describe("every command that reads a stream", () => {
   const commands = (out: string): string[][] => [
     ["validate", url()],
     ["list", url()],
-    ["query", url(), "-a", "x86_64", "-p", "metal", "-f", "iso"],
+    ["query", url(), ...ISO_QUERY],
     ["image", url(), "-a", "x86_64", "-p", "aws", "--region", "us-east-1"],
     ["diff", url(), url()],
     ["lint", join(dir, "v2.json"), "--previous", url(), "--policy", join(dir, "policy.json")],
@@ -386,7 +378,7 @@ describe("every command that reads a stream", () => {
       detached: true,
     });
     writeFileSync(join(local, "stable.json.asc"), `${byOther}${asc(V2_ID).toString("utf8")}`);
-    const args = ["-a", "x86_64", "-p", "metal", "-f", "iso", ...keyArgs(tempDir())];
+    const args = [...ISO_QUERY, ...keyArgs(tempDir())];
     assert.equal((await run(["query", join(local, "stable.json"), ...args])).code, 0);
     const key = await openpgp.readPrivateKey({ armoredKey: readFileSync(join(dir, "sign.asc"), "utf8") });
     const textMode = await openpgp.sign({
@@ -439,7 +431,7 @@ describe("no rollback, no freeze", () => {
     const local = tempDir();
     writeFileSync(join(local, "stable.json"), v2);
     writeFileSync(join(local, "stable.json.asc"), asc(V2_ID));
-    const args = ["-a", "x86_64", "-p", "metal", "-f", "iso", ...keyArgs(state)];
+    const args = [...ISO_QUERY, ...keyArgs(state)];
     assert.equal((await run(["query", join(local, "stable.json"), ...args])).code, 0);
     // Another document with v2's last-modified, signed by the same (compromised) key.
     const twin = Buffer.from(
@@ -491,9 +483,7 @@ describe("no rollback, no freeze", () => {
     });
     try {
       const runs = await Promise.all(
-        Array.from({ length: 12 }, () =>
-          run(["query", url(), "-a", "x86_64", "-p", "metal", "-f", "iso", ...keyArgs(state)]),
-        ),
+        Array.from({ length: 12 }, () => run(["query", url(), ...ISO_QUERY, ...keyArgs(state)])),
       );
       for (const r of runs) assert.ok(r.code === 0 || r.code === 5, `exit ${r.code}: ${r.stderr}`);
       assert.ok(runs.some((r) => r.code === 0));
@@ -503,7 +493,7 @@ describe("no rollback, no freeze", () => {
     }
     // Whatever the interleaving, v2 (the newest) is what the state holds now.
     routes = staticMirror(v1, asc(V1_ID));
-    const after = await run(["query", url(), "-a", "x86_64", "-p", "metal", "-f", "iso", ...keyArgs(state)]);
+    const after = await run(["query", url(), ...ISO_QUERY, ...keyArgs(state)]);
     assert.equal(after.code, 5, after.stderr);
   });
 });
@@ -524,18 +514,7 @@ describe("through a mirror that did not re-sign", () => {
 
   it("accepts the rewritten stream when its upstream copy verifies and only URLs moved", async () => {
     routes = mirrorOf(Buffer.from(rebased()));
-    const result = await run([
-      "query",
-      url(),
-      "-a",
-      "x86_64",
-      "-p",
-      "metal",
-      "-f",
-      "iso",
-      "-v",
-      ...keyArgs(tempDir()),
-    ]);
+    const result = await run(["query", url(), ...ISO_QUERY, "-v", ...keyArgs(tempDir())]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout.trim(), `${server.url}/mirror${ISO_PATH}`);
     assert.match(result.stderr, /upstream copy/);
@@ -557,7 +536,7 @@ describe("through a mirror that did not re-sign", () => {
     assert.equal(mirrored.code, 0, mirrored.stderr);
     assert.deepEqual(readFileSync(join(to, "streams/stable.upstream.json")), v2);
     assert.deepEqual(readFileSync(join(to, "streams/stable.upstream.json.asc")), asc(V2_ID));
-    const query = ["-a", "x86_64", "-p", "metal", "-f", "iso", ...keyArgs(tempDir())];
+    const query = [...ISO_QUERY, ...keyArgs(tempDir())];
     const client = await run(["query", join(to, "streams/stable.json"), ...query]);
     assert.equal(client.code, 0, client.stderr);
     assert.equal(client.stdout.trim(), `http://mirror.invalid/coreos${ISO_PATH}`);
@@ -617,7 +596,7 @@ describe("through a mirror that did not re-sign", () => {
     assert.deepEqual(readFileSync(join(to, "streams/stable.upstream-previous.json")), v1);
     // What a client sees between the mirror's two renames: the new upstream copy, the old rewrite.
     writeFileSync(join(to, "streams/stable.json"), olderRewrite);
-    const query = ["-a", "x86_64", "-p", "metal", "-f", "iso", "-v", ...keyArgs(tempDir())];
+    const query = [...ISO_QUERY, "-v", ...keyArgs(tempDir())];
     const client = await run(["query", join(to, "streams/stable.json"), ...query]);
     assert.equal(client.code, 0, client.stderr);
     assert.match(client.stderr, /upstream-previous/);
