@@ -8,11 +8,11 @@
  */
 import type { Key } from "openpgp";
 import { BootstreamError } from "../errors.ts";
+import { sha256Hex } from "../files/hash.ts";
 import { type History, type HistoryEntry, parseHistory } from "../publish/history.ts";
 import { historyKey, pinnedKey, pointerKey, signatureKey } from "../publish/layout.ts";
 import { parseStream } from "../schema/parse.ts";
 import { DEFAULT_MAX_BYTES, formatBytes, HISTORY_MAX_BYTES, SIGNATURE_MAX_BYTES } from "../source/read.ts";
-import { sha256Hex } from "../storage/index.ts";
 import { lastModifiedIn } from "../trust/freshness.ts";
 import { mirrorRewriteIssues, upstreamCopyNames } from "../trust/mirror-rewrite.ts";
 import type { PublishedStream } from "./places.ts";

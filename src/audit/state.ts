@@ -4,10 +4,10 @@
  * digest chain over them. One compare-and-swap log per audited stream in the trust state
  * directory, so two audits of the same mirror at once never lose or corrupt a record.
  */
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
 import { BootstreamError } from "../errors.ts";
+import { sha256Hex } from "../files/hash.ts";
 import { RecordLog } from "../files/record-log.ts";
 import { sha256 } from "../schema/common.ts";
 
@@ -32,8 +32,7 @@ type AuditRecord = z.infer<typeof recordSchema>;
 /** The digest chain head over entries, oldest first ("" for none). */
 export function chainOf(entries: readonly SeenEntry[]): string {
   let head = "";
-  for (const { id, sha256 } of entries)
-    head = createHash("sha256").update(`${head}${id}${sha256}`).digest("hex");
+  for (const { id, sha256 } of entries) head = sha256Hex(`${head}${id}${sha256}`);
   return head;
 }
 
@@ -101,7 +100,7 @@ export async function checkAppendOnly(
   current: readonly SeenEntry[],
   options: { acceptRewrite?: boolean; now?: Date } = {},
 ): Promise<StateOutcome> {
-  const dir = join(stateDir, "audit", createHash("sha256").update(identity).digest("hex"));
+  const dir = join(stateDir, "audit", sha256Hex(identity));
   const log = new RecordLog(dir, { schema: recordSchema, what: `audit state of ${identity}` });
   const entries = current.map(({ id, sha256 }) => ({ id, sha256 }));
   const chain = chainOf(entries);

@@ -7,10 +7,11 @@
  */
 import type { Key } from "openpgp";
 import { BootstreamError } from "../errors.ts";
+import { sha256Hex } from "../files/hash.ts";
 import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import { quoted } from "../schema/text.ts";
 import { verifyDetached } from "../signature/index.ts";
-import { describeLock, sha256Hex } from "../storage/fs.ts";
+import { describeLock } from "../storage/fs.ts";
 import type { Store } from "../storage/store.ts";
 import { historyKey, pinnedKey, pointerKey } from "./layout.ts";
 import { readHistory } from "./publish.ts";

@@ -13,12 +13,12 @@
  * its name (disk damage, someone's edit) is removed and reported, never served; the server
  * then verifies each object's content as it does what it reads from the store.
  */
-import { createHash } from "node:crypto";
 import { type FileHandle, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { BootstreamError } from "../errors.ts";
 import { writeFileAtomic } from "../files/atomic.ts";
+import { sha256Hex } from "../files/hash.ts";
 import { createExclusive, openForReadNoFollow } from "../files/open.ts";
 import { currentProcess, identityAlive } from "../files/owner.ts";
 import { isServableKey } from "./verify.ts";
@@ -65,10 +65,6 @@ export interface CacheDirLoad {
   objects: LoadedObject[];
   /** What could not be used, one line each (for the log). */
   dropped: string[];
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 async function readCapped(path: string, max: number): Promise<Buffer | undefined> {
@@ -237,7 +233,7 @@ export class CacheDir {
     const path = join(this.dir, "objects", sha);
     const body = await readCapped(path, Math.min(MAX_OBJECT_BYTES, budget));
     if (body === undefined) throw new Error(`objects/${sha} is missing`);
-    if (sha256(body) !== sha) {
+    if (sha256Hex(body) !== sha) {
       await rm(path, { force: true });
       throw new Error(`objects/${sha} does not hash to its name (removed)`);
     }

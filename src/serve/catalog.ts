@@ -13,8 +13,8 @@
  *   damaged bytes are reported and the previous version keeps being served.
  * - A key never read successfully has nothing to fall back on: UNAVAILABLE (503).
  */
-import { createHash } from "node:crypto";
 import { BootstreamError, toBootstreamError } from "../errors.ts";
+import { sha256Hex } from "../files/hash.ts";
 import type { Store } from "../storage/store.ts";
 import type { CacheDir, LoadedObject } from "./cache-dir.ts";
 import type { ServedObject } from "./objects.ts";
@@ -277,7 +277,7 @@ export class Catalog {
         return;
       }
       const body = Buffer.from(stored.body.buffer, stored.body.byteOffset, stored.body.byteLength);
-      const sha256 = createHash("sha256").update(body).digest("hex");
+      const sha256 = sha256Hex(body);
       if (previous !== undefined && previous.sha256 === sha256) {
         previous.storeTag = stored.etag;
         this.persist(previous);

@@ -15,7 +15,7 @@
  * the leftovers of a killed writer from a live one's files, and remove only the former.
  */
 
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import {
   type FileHandle,
@@ -33,6 +33,11 @@ import {
 import { join, resolve } from "node:path";
 import { BootstreamError } from "../errors.ts";
 import { syncDirectory } from "../files/atomic.ts";
+import { sha256Hex } from "../files/hash.ts";
+
+/** Transitional: publish/publish.ts and cli/publish.ts still import it from here (issue 14). */
+export { sha256Hex };
+
 import { HOST, processAlive } from "../files/owner.ts";
 import {
   checkKey,
@@ -51,10 +56,6 @@ const LOCK_WAIT_MS = 10_000;
 const MAX_OBJECT_BYTES = 64 * 1024 * 1024;
 /** `<key>.<pid>@<host>.<12 hex>.tmp` */
 const TEMP_OWNER = /\.(\d+)@([A-Za-z0-9.-]+)\.[0-9a-f]{12}\.tmp$/;
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
 
 function errnoOf(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
