@@ -6,12 +6,12 @@
  */
 import { isDeepEqual } from "../canonical/equal.ts";
 import { BootstreamError, toPointer } from "../errors.ts";
+import { compareVersions } from "../query/versions.ts";
 import { HTTP_URL_EXPECTATION, isHttpUrl } from "../schema/common.ts";
 import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import type { Release } from "../schema/release.ts";
 import type { IndexRelease, ReleaseIndex } from "../schema/release-index.ts";
 import { quoted } from "../schema/text.ts";
-import { compareVersions } from "./platforms.ts";
 
 /** The fixed sentence plume writes into every index. */
 export const INDEX_NOTE =

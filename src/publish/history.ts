@@ -6,11 +6,9 @@ import { z } from "zod";
 import { layoutOf } from "../canonical/layout.ts";
 import { writeCanonical } from "../canonical/write.ts";
 import { BootstreamError } from "../errors.ts";
-import { compareVersions } from "../generate/platforms.ts";
 import { rfc3339, sha256 } from "../schema/common.ts";
 import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import { decodeDocument } from "../schema/parse.ts";
-import type { Stream } from "../schema/stream.ts";
 
 export const historyEntrySchema = z.looseObject({
   id: z.string().regex(/^\d{8}(-\d{1,3})?$/, "expected a pinned id YYYYMMDD or YYYYMMDD-N"),
@@ -31,18 +29,11 @@ export type History = z.infer<typeof historySchema>;
 
 const LAYOUT = layoutOf(historySchema);
 
-/** Newest release per architecture (arches may mix releases across platforms). */
-export function releasesOf(stream: Stream): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [arch, entry] of Object.entries(stream.architectures)) {
-    const releases = Object.values(entry.artifacts)
-      .map((p) => p.release)
-      .sort(compareVersions);
-    const newest = releases.at(-1);
-    if (newest !== undefined) out[arch] = newest;
-  }
-  return out;
-}
+/**
+ * Transitional (issue 14): the home is query/releases.ts (`newestReleases`); publish/publish.ts
+ * and oci/image.ts still import it from here under this name.
+ */
+export { newestReleases as releasesOf } from "../query/releases.ts";
 
 /**
  * A history read back from a store. Publishing wrote it, so a history that does not parse is

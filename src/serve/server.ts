@@ -11,6 +11,7 @@ import { BootstreamError, toBootstreamError } from "../errors.ts";
 import { parseHistory } from "../publish/history.ts";
 import { historyKey, pointerKey, signatureKey } from "../publish/layout.ts";
 import type { PublishOptions } from "../publish/publish.ts";
+import { releasesByArchitecture } from "../query/releases.ts";
 import { isStreamName } from "../schema/names.ts";
 import { checkDocument } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
@@ -470,9 +471,8 @@ export class StreamServer {
       const stream = pointer ? this.streamOf(pointer) : undefined;
       if (stream === undefined) continue;
       const releases: Record<string, string> = {};
-      for (const [arch, entry] of Object.entries(stream.architectures)) {
-        releases[arch] = [...new Set(Object.values(entry.artifacts).map((p) => p.release))].join(",");
-      }
+      for (const [arch, list] of Object.entries(releasesByArchitecture(stream)))
+        releases[arch] = list.join(",");
       out.push({ name, lastModified: stream.metadata["last-modified"], releases });
     }
     return out;
