@@ -4,7 +4,14 @@
  * of the core do not load OpenPGP and the network stack.
  */
 export { ANY, compareKeys, type Layout, layoutOf, PRESERVE } from "./canonical/layout.ts";
-export { decodeUtf8, type JsonValue, numberSourceText, parseJson } from "./canonical/parse.ts";
+export {
+  decodeUtf8,
+  type JsonValue,
+  type Lexemes,
+  numberSourceText,
+  parseJson,
+  parseJsonText,
+} from "./canonical/parse.ts";
 export { detectIndent, goQuote, writeCanonical } from "./canonical/write.ts";
 export {
   BootstreamError,
@@ -39,14 +46,17 @@ export {
 } from "./schema/documents.ts";
 export {
   type AnyDocument,
+  type Canonicalizable,
   type CanonicalOptions,
   type CheckResult,
+  canonicalize,
   checkDocument,
   type DocumentInput,
   type ParsedDocument,
   type ParseOptions,
   parseBuildMeta,
   parseDocument,
+  parseDocumentAs,
   parseRelease,
   parseReleaseIndex,
   parseStream,

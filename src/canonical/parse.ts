@@ -4,13 +4,15 @@
  * Written by hand because no maintained library gives all of these at once on Node 20
  * (V8 11.3 has no JSON.parse source-text access):
  * - the source text of numbers whose JS value would print differently (`1.0`, `1e3`),
- *   so `updates/*.json` round-trips byte for byte (see {@link numberSourceText});
+ *   so `updates/*.json` round-trips byte for byte: returned beside the value as
+ *   {@link Lexemes}, a map from JSON pointer to text that the writer takes explicitly;
  * - duplicate keys reported instead of silently keeping the last one;
  * - errors with a line, column and the JSON pointer of the enclosing value;
  * - a nesting limit, so hostile input cannot exhaust the stack.
  *
- * The result is plain JSON data (objects, arrays, strings, numbers, booleans, null), so
- * zod can validate it and callers can use it as ordinary typed values.
+ * The value is plain JSON data (objects, arrays, strings, numbers, booleans, null), so
+ * zod can validate it and callers can clone, spread and change it as ordinary typed values:
+ * the number text does not hang on object identity, so nothing of it is lost by a copy.
  */
 import { BootstreamError, toPointer } from "../errors.ts";
 
@@ -22,15 +24,20 @@ export type JsonObject = { [key: string]: JsonValue };
 export const MAX_DEPTH = 256;
 
 /**
- * Source text of numbers that `String(value)` would not reproduce, per container.
- * Kept beside the data (not inside it) so parsed values stay plain JSON.
+ * Number text by JSON pointer, for the numbers whose `String(value)` would not give their
+ * source text back (`1.0`, `1e3`, `1e400`); every other number is absent.
  */
-const numberText = new WeakMap<object, Map<string | number, string>>();
+export type Lexemes = ReadonlyMap<string, string>;
 
-/** The original text of the number at `container[key]`, if it differs from String(value). */
-export function numberSourceText(container: object, key: string | number, value: number): string | undefined {
-  const text = numberText.get(container)?.get(key);
-  // The caller may have replaced the number since parsing; the text only applies to the same value.
+export const NO_LEXEMES: Lexemes = new Map();
+
+/**
+ * The text to write for the number `value` found at `pointer`: its lexeme when it has one
+ * and the value is still the one it was read as (a number changed since parsing is written
+ * as the new value), else undefined.
+ */
+export function numberSourceText(lexemes: Lexemes, pointer: string, value: number): string | undefined {
+  const text = lexemes.get(pointer);
   return text !== undefined && Number(text) === value ? text : undefined;
 }
 
@@ -39,6 +46,7 @@ const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 class Parser {
   private pos = 0;
   private readonly path: (string | number)[] = [];
+  readonly lexemes = new Map<string, string>();
 
   constructor(private readonly text: string) {}
 
@@ -69,7 +77,7 @@ class Parser {
       case 0x6e /* n */:
         return this.parseLiteral("null", null);
       default:
-        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return Number(this.parseNumberText());
+        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.parseNumber();
         return this.fail(`expected a JSON value, found ${this.describeHere()}`);
     }
   }
@@ -109,7 +117,6 @@ class Parser {
       } else {
         obj[key] = value;
       }
-      if (typeof value === "number") this.rememberNumberText(obj, key, value);
       this.skipWhitespace();
       const c = this.text.charCodeAt(this.pos);
       if (c === 0x2c) {
@@ -138,7 +145,6 @@ class Parser {
       this.path.push(arr.length);
       const value = this.parseValue(depth);
       this.path.pop();
-      if (typeof value === "number") this.rememberNumberText(arr, arr.length, value);
       arr.push(value);
       this.skipWhitespace();
       const c = this.text.charCodeAt(this.pos);
@@ -154,26 +160,14 @@ class Parser {
     }
   }
 
-  private lastNumberText = "";
-
-  private parseNumberText(): string {
+  private parseNumber(): number {
     NUMBER.lastIndex = this.pos;
     const m = NUMBER.exec(this.text);
     if (m === null) this.fail(`expected a number, found ${this.describeHere()}`);
     this.pos += m[0].length;
-    this.lastNumberText = m[0];
-    return m[0];
-  }
-
-  private rememberNumberText(container: object, key: string | number, value: number): void {
-    const text = this.lastNumberText;
-    if (String(value) === text) return;
-    let map = numberText.get(container);
-    if (map === undefined) {
-      map = new Map();
-      numberText.set(container, map);
-    }
-    map.set(key, text);
+    const value = Number(m[0]);
+    if (String(value) !== m[0]) this.lexemes.set(toPointer(this.path), m[0]);
+    return value;
   }
 
   private parseLiteral<T extends JsonPrimitive>(word: string, value: T): T {
@@ -320,6 +314,13 @@ export function lineAndColumn(text: string, offset: number): { line: number; col
 /** Parses JSON text. Throws BootstreamError INVALID_DOCUMENT with line, column and pointer. */
 export function parseJson(text: string): JsonValue {
   return new Parser(text).parseDocument();
+}
+
+/** Parses JSON text into its value and the number text the value alone cannot give back. */
+export function parseJsonText(text: string): { value: JsonValue; lexemes: Lexemes } {
+  const parser = new Parser(text);
+  const value = parser.parseDocument();
+  return { value, lexemes: parser.lexemes };
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });

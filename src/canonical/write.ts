@@ -2,15 +2,20 @@
  * Canonical JSON writer: the layout of Go `encoding/json` MarshalIndent (field order from
  * the layout, maps byte-sorted, `": "` separators, `<>&` escaped as \u003c \u003e \u0026,
  * one final newline) applied to the document's own content, which is never changed:
- * nothing is added, nothing dropped, number text kept (see parse.ts).
+ * nothing is added, nothing dropped, number text kept when the caller hands over the
+ * lexemes the parser returned (see parse.ts).
  */
 import { BootstreamError, toPointer } from "../errors.ts";
 import { childLayout, type Layout, orderedKeys } from "./layout.ts";
-import { MAX_DEPTH, numberSourceText } from "./parse.ts";
+import { type Lexemes, MAX_DEPTH, NO_LEXEMES, numberSourceText } from "./parse.ts";
 
 export interface WriteOptions {
   /** Spaces per level; 0 writes compact output like Go json.Marshal. Default 4. */
   indent?: number;
+  /** Number text by JSON pointer, as parseJsonText returned it: `1.0` stays `1.0`. */
+  lexemes?: Lexemes;
+  /** End with a newline, as Go's encoders do. Default true. */
+  finalNewline?: boolean;
 }
 
 export const DEFAULT_INDENT = 4;
@@ -32,10 +37,10 @@ export function goQuote(s: string): string {
   return GO_ESCAPES.test(quoted) ? quoted.replace(GO_ESCAPES, (c) => GO_ESCAPE_TEXT[c] ?? c) : quoted;
 }
 
-function formatNumber(container: object, key: string | number, n: number, path: () => string): string {
+function formatNumber(n: number, lexemes: Lexemes, path: () => string): string {
   // A parsed number keeps its text, so `1e400` (Infinity to JavaScript) is written back as
   // it was read: fmt never loses or invents a value. Validation refuses it (documents.ts).
-  const text = numberSourceText(container, key, n);
+  const text = lexemes.size === 0 ? undefined : numberSourceText(lexemes, path(), n);
   if (text !== undefined) return text;
   if (!Number.isFinite(n)) {
     const at = path();
@@ -47,6 +52,7 @@ function formatNumber(container: object, key: string | number, n: number, path: 
 
 export function writeCanonical(value: unknown, layout: Layout, options: WriteOptions = {}): string {
   const indent = options.indent ?? DEFAULT_INDENT;
+  const lexemes = options.lexemes ?? NO_LEXEMES;
   if (!Number.isInteger(indent) || indent < 0 || indent > MAX_INDENT) {
     throw new BootstreamError(
       "USAGE",
@@ -60,12 +66,12 @@ export function writeCanonical(value: unknown, layout: Layout, options: WriteOpt
   const path: (string | number)[] = [];
   const here = () => toPointer(path);
 
-  function scalar(container: object, key: string | number, v: unknown): string | undefined {
+  function scalar(v: unknown): string | undefined {
     switch (typeof v) {
       case "string":
         return goQuote(v);
       case "number":
-        return formatNumber(container, key, v, here);
+        return formatNumber(v, lexemes, here);
       case "boolean":
         return v ? "true" : "false";
       case "undefined":
@@ -76,18 +82,12 @@ export function writeCanonical(value: unknown, layout: Layout, options: WriteOpt
     }
   }
 
-  function write(
-    v: unknown,
-    lay: Layout,
-    pad: string,
-    container: object,
-    key: string | number,
-  ): string | undefined {
+  function write(v: unknown, lay: Layout, pad: string): string | undefined {
     if (typeof v !== "object" || v === null) {
       if (typeof v === "bigint" || typeof v === "function" || typeof v === "symbol") {
         throw new BootstreamError("INVALID_DOCUMENT", `${here()}: cannot write a ${typeof v} as JSON`);
       }
-      return scalar(container, key, v);
+      return scalar(v);
     }
     if (path.length > MAX_DEPTH) {
       throw new BootstreamError(
@@ -106,7 +106,7 @@ export function writeCanonical(value: unknown, layout: Layout, options: WriteOpt
       let out = "[";
       for (let i = 0; i < v.length; i++) {
         path.push(i);
-        out += (i === 0 ? open : sep) + (write(v[i], element, inner, v, i) ?? "null");
+        out += (i === 0 ? open : sep) + (write(v[i], element, inner) ?? "null");
         path.pop();
       }
       return `${out + close}]`;
@@ -115,7 +115,7 @@ export function writeCanonical(value: unknown, layout: Layout, options: WriteOpt
     let first = true;
     for (const k of orderedKeys(v, lay)) {
       path.push(k);
-      const text = write((v as Record<string, unknown>)[k], childLayout(lay, k), inner, v, k);
+      const text = write((v as Record<string, unknown>)[k], childLayout(lay, k), inner);
       path.pop();
       if (text === undefined) continue; // undefined fields are absent, as in JSON.stringify
       out += (first ? open : sep) + goQuote(k) + colon + text;
@@ -124,10 +124,10 @@ export function writeCanonical(value: unknown, layout: Layout, options: WriteOpt
     return first ? "{}" : `${out + close}}`;
   }
 
-  const text = write(value, layout, "", {}, "");
+  const text = write(value, layout, "");
   if (text === undefined)
     throw new BootstreamError("INVALID_DOCUMENT", "nothing to write: the value is undefined");
-  return `${text}\n`;
+  return options.finalNewline === false ? text : `${text}\n`;
 }
 
 /**

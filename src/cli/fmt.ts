@@ -2,11 +2,10 @@
 import type { Readable } from "node:stream";
 import { Command, Option } from "commander";
 import { describeDifference } from "../canonical/compare.ts";
-import { writeCanonical } from "../canonical/write.ts";
 import { BootstreamError, ERROR_CODES, toBootstreamError } from "../errors.ts";
 import { type RewriteTarget, rewriteTarget, writeFileAtomic } from "../files/atomic.ts";
-import { DOCUMENT_KINDS, type DocumentKind, KINDS, resolveKind } from "../schema/documents.ts";
-import { decodeDocument } from "../schema/parse.ts";
+import { DOCUMENT_KINDS, type DocumentKind, resolveKind } from "../schema/documents.ts";
+import { canonicalize, decodeDocument } from "../schema/parse.ts";
 import { readSources, type SourceItem } from "../source/many.ts";
 import { classifySource } from "../source/read.ts";
 import type { CommandKit } from "./context.ts";
@@ -30,15 +29,17 @@ interface FmtResult {
   error?: ReturnType<BootstreamError["toJSON"]>;
 }
 
-/** The canonical text of a document's bytes, keeping its indent unless one is given. */
-export function canonicalize(
+/**
+ * A document's source text and canonical text, keeping its indent unless one is given. Not
+ * validated: fmt formats whatever parses and has a kind (given, or detected).
+ */
+function formatted(
   bytes: Uint8Array,
   options: { indent?: number; kind?: DocumentKind },
 ): { text: string; canonical: string } {
-  const { text, value, indent: own } = decodeDocument(bytes);
-  const spec = KINDS[resolveKind(value, options.kind)];
-  const indent = options.indent ?? own ?? spec.defaultIndent;
-  return { text, canonical: writeCanonical(value, spec.writeLayout, { indent }) };
+  const { text, value, lexemes, indent } = decodeDocument(bytes);
+  const kind = resolveKind(value, options.kind);
+  return { text, canonical: canonicalize({ kind, data: value, lexemes, indent }, options) };
 }
 
 export function registerFmt(kit: CommandKit): Command {
@@ -80,7 +81,7 @@ Examples:
         for await (const item of readInOrder(files, targets, { stdin: ctx.stdin })) {
           try {
             if ("error" in item) throw item.error;
-            const { text, canonical } = canonicalize(item.bytes, {
+            const { text, canonical } = formatted(item.bytes, {
               ...(opts.indent === undefined ? {} : { indent: opts.indent }),
               ...(opts.kind === undefined ? {} : { kind: opts.kind }),
             });

@@ -6,7 +6,7 @@ import { describeDifference } from "../canonical/compare.ts";
 import { escapePointerToken, toPointer } from "../errors.ts";
 import { compareVersions } from "../generate/platforms.ts";
 import { findArtifacts, listImages } from "../query/index.ts";
-import { checkDocument, toCanonicalJSON } from "../schema/parse.ts";
+import { acceptDocument, checkDocument, type ParsedDocument } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import { DEFAULT_POLICY, hostAllowed, type Policy, type RuleId } from "./policy.ts";
 
@@ -185,8 +185,11 @@ export function lintStream(stream: Stream, options: LintOptions = {}): Violation
 }
 
 export interface LintInput {
-  /** The new stream's bytes or text, checked for schema and canonical form too. */
-  content: string | Uint8Array;
+  /**
+   * The new stream: its bytes or text, or the document already parsed from them; checked for
+   * schema and canonical form too (the source text against the canonical text).
+   */
+  content: string | Uint8Array | ParsedDocument;
   previous?: Stream;
   policy?: Policy;
 }
@@ -194,18 +197,37 @@ export interface LintInput {
 /** Schema, canonical form, then the policy rules: everything `bootstream lint` reports. */
 export function lintContent(input: LintInput): Violation[] {
   const policy = input.policy ?? DEFAULT_POLICY;
-  const check = checkDocument(input.content, { kind: "stream" });
-  const enabled = (rule: RuleId) => !policy.disabled.includes(rule);
-  if (check.issues.length > 0) {
-    return enabled("schema")
-      ? check.issues.map((i) => ({ pointer: i.pointer, rule: "schema" as const, message: i.message }))
+  const { content } = input;
+  let document: ParsedDocument;
+  if (typeof content === "string" || content instanceof Uint8Array) {
+    const check = checkDocument(content, { kind: "stream" });
+    if (check.issues.length > 0) {
+      return enabled(policy, "schema")
+        ? check.issues.map((i) => ({ pointer: i.pointer, rule: "schema" as const, message: i.message }))
+        : [];
+    }
+    document = acceptDocument(check);
+  } else if (content.kind !== "stream") {
+    return enabled(policy, "schema")
+      ? [{ pointer: "", rule: "schema", message: `expected a stream, found a ${content.kind} document` }]
       : [];
+  } else {
+    document = content;
   }
+  return lintDocument(document as ParsedDocument<"stream">, {
+    policy,
+    ...(input.previous ? { previous: input.previous } : {}),
+  });
+}
+
+/** Canonical form, then the policy rules, of a stream parsed (and so validated) already. */
+export function lintDocument(document: ParsedDocument<"stream">, options: LintOptions = {}): Violation[] {
+  const policy = options.policy ?? DEFAULT_POLICY;
   const out: Violation[] = [];
-  if (enabled("canonical") && check.text !== undefined) {
-    const text = check.text;
-    const canonical = toCanonicalJSON(check.data, { kind: "stream", indent: check.indent ?? 4 });
-    const difference = describeDifference(text, canonical);
+  // The source text, as it was given, against the canonical text of the same value: a document
+  // handed in as a value has no text to be out of form.
+  if (enabled(policy, "canonical") && document.text !== undefined) {
+    const difference = describeDifference(document.text, document.canonical);
     if (difference !== undefined) {
       out.push({
         pointer: "",
@@ -214,7 +236,12 @@ export function lintContent(input: LintInput): Violation[] {
       });
     }
   }
-  const stream = check.data as Stream;
-  out.push(...lintStream(stream, { policy, ...(input.previous ? { previous: input.previous } : {}) }));
+  out.push(
+    ...lintStream(document.data, { policy, ...(options.previous ? { previous: options.previous } : {}) }),
+  );
   return out;
+}
+
+function enabled(policy: Policy, rule: RuleId): boolean {
+  return !policy.disabled.includes(rule);
 }

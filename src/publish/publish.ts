@@ -41,13 +41,11 @@
  * may still have happened.
  */
 import type { Key } from "openpgp";
-import { writeCanonical } from "../canonical/write.ts";
 import { BootstreamError } from "../errors.ts";
-import { lintContent, type Violation } from "../lint/index.ts";
+import { lintDocument, type Violation } from "../lint/index.ts";
 import type { Policy } from "../lint/policy.ts";
-import { KINDS } from "../schema/documents.ts";
 import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
-import { acceptDocument, checkDocument } from "../schema/parse.ts";
+import { acceptDocument, checkDocument, type ParsedDocument, parseDocumentAs } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import type { Signer } from "../signature/index.ts";
 import { sha256Hex } from "../storage/fs.ts";
@@ -118,11 +116,20 @@ export type ClearedLeftover = Pick<Leftover, "key" | "kind" | "ageMs" | "owner">
 
 const encoder = new TextEncoder();
 
-/** Canonical bytes of a stream, keeping its own indent. */
-function canonicalBytes(text: string | Uint8Array): { stream: Stream; bytes: Uint8Array } {
-  const check = checkDocument(text, { kind: "stream" });
-  const doc = acceptDocument(check);
-  const stream = doc.data as Stream;
+/**
+ * The stream to publish, parsed once: its source text is what lint checks for canonical
+ * form, its canonical text (in its own indent) the bytes that are stored and served.
+ */
+function streamDocument(content: string | Uint8Array | ParsedDocument): ParsedDocument<"stream"> {
+  const doc =
+    typeof content === "string" || content instanceof Uint8Array
+      ? parseDocumentAs("stream", content)
+      : content;
+  if (doc.kind !== "stream")
+    throw new BootstreamError("INVALID_DOCUMENT", `expected a stream, found a ${doc.kind} document`, {
+      path: "",
+    });
+  const stream = doc.data;
   // The name becomes keys and paths wherever the stream goes (mirrors, images): one rule.
   if (!isStreamName(stream.stream)) {
     const message = `expected ${STREAM_NAME_EXPECTATION}, got ${JSON.stringify(String(stream.stream).slice(0, 80))}`;
@@ -131,10 +138,7 @@ function canonicalBytes(text: string | Uint8Array): { stream: Stream; bytes: Uin
       issues: [{ pointer: "/stream", message }],
     });
   }
-  const bytes = encoder.encode(
-    writeCanonical(doc.data, KINDS.stream.writeLayout, { indent: doc.indent ?? 4 }),
-  );
-  return { stream, bytes };
+  return doc;
 }
 
 /** Whether a CONFLICT came from `key` really changing (not from a held lock, say). */
@@ -259,8 +263,9 @@ interface Written {
   addedEntry?: { id: string; sha256: string };
 }
 
-/** The stream being published: its value, canonical bytes and their sha256. */
+/** The stream being published: its parsed document, value, canonical bytes and their sha256. */
 interface Version {
+  document: ParsedDocument<"stream">;
   stream: Stream;
   bytes: Uint8Array;
   sha: string;
@@ -490,15 +495,9 @@ async function withdraw(
   if (await pointerHolds(store, name, sha)) await restore();
 }
 
-async function publishOnce(
-  store: Store,
-  content: string | Uint8Array,
-  options: PublishOptions,
-): Promise<PublishResult> {
-  const { stream, bytes } = canonicalBytes(content);
+async function publishOnce(store: Store, version: Version, options: PublishOptions): Promise<PublishResult> {
+  const { document, stream, sha } = version;
   const name = checkStreamName(options.name ?? stream.stream);
-  const sha = sha256Hex(bytes);
-  const version: Version = { stream, bytes, sha };
   const repaired: string[] = [];
   const pre = options.pointerPrecondition;
 
@@ -515,8 +514,7 @@ async function publishOnce(
   if (pre === undefined) await recordOrphans(store, name, options, repaired);
   if (!options.force) {
     const previous = current ? currentStream(store, name, current.body) : undefined;
-    const violations = lintContent({
-      content: bytes,
+    const violations = lintDocument(document, {
       ...(previous && previousSha !== sha ? { previous } : {}),
       ...(options.policy ? { policy: options.policy } : {}),
     });
@@ -700,17 +698,23 @@ async function writeAndSwap(
   return { ...base, pointerMoved: true };
 }
 
-/** Publishes a stream (text or bytes) into `store`. */
+/**
+ * Publishes a stream (text or bytes, or the document parsed from them) into `store`. Lint
+ * checks the source text for canonical form; the store gets the canonical text.
+ */
 export async function publishStream(
   store: Store,
-  content: string | Uint8Array,
+  content: string | Uint8Array | ParsedDocument,
   options: PublishOptions = {},
 ): Promise<PublishResult> {
+  const document = streamDocument(content);
+  const bytes = encoder.encode(document.canonical);
+  const version: Version = { document, stream: document.data, bytes, sha: sha256Hex(bytes) };
   // A precondition names the version to swap from: a retry would swap from a later one.
   const retries = options.pointerPrecondition === undefined ? (options.retries ?? 0) : 0;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await publishOnce(store, content, options);
+      return await publishOnce(store, version, options);
     } catch (error) {
       // Only the pointer race surfaces as CONFLICT here; history conflicts are merged inside.
       const lostRace = error instanceof BootstreamError && error.code === "CONFLICT";

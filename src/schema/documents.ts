@@ -4,7 +4,7 @@
  */
 import type { z } from "zod";
 import { type Layout, layoutOf, PRESERVE } from "../canonical/layout.ts";
-import { numberSourceText } from "../canonical/parse.ts";
+import { type Lexemes, NO_LEXEMES, numberSourceText } from "../canonical/parse.ts";
 import { BootstreamError, type Issue, toPointer } from "../errors.ts";
 import { buildMetaSchema } from "./build-meta.ts";
 import { releaseConsistency, releaseIndexConsistency } from "./consistency.ts";
@@ -142,6 +142,8 @@ export function resolveKind(value: unknown, requested?: DocumentKind): DocumentK
 export interface ValidateOptions {
   /** Also report fields no schema knows (they are kept either way). */
   strict?: boolean;
+  /** Number text by JSON pointer (parseJsonText), so a refused `1e400` is named as written. */
+  lexemes?: Lexemes;
 }
 
 /** Every problem in `value` as a document of `kind`; empty when valid. */
@@ -152,7 +154,8 @@ export function validateValue(value: unknown, kind: DocumentKind, options: Valid
     ? consistencyIssues(value, kind)
     : result.error.issues.map((issue) => toIssue(issue, value));
   const located = new Set(issues.map((i) => i.pointer));
-  for (const issue of nonFiniteNumbers(value)) if (!located.has(issue.pointer)) issues.push(issue);
+  for (const issue of nonFiniteNumbers(value, options.lexemes ?? NO_LEXEMES))
+    if (!located.has(issue.pointer)) issues.push(issue);
   if (options.strict) issues.push(...unknownFields(value, spec.layout));
   return issues;
 }
@@ -270,7 +273,7 @@ function unknownFields(value: unknown, layout: Layout): Issue[] {
  * document holding one would validate here and break every consumer. Walked without
  * recursion, so a value handed in by a library caller cannot exhaust the stack either.
  */
-function nonFiniteNumbers(root: unknown): Issue[] {
+function nonFiniteNumbers(root: unknown, lexemes: Lexemes): Issue[] {
   const out: Issue[] = [];
   const stack: { value: unknown; path: (string | number)[] }[] = [{ value: root, path: [] }];
   const seen = new Set<object>();
@@ -283,9 +286,10 @@ function nonFiniteNumbers(root: unknown): Issue[] {
       : Object.entries(value);
     for (const [key, child] of entries) {
       if (typeof child === "number" && !Number.isFinite(child)) {
-        const text = numberSourceText(value, key, child) ?? String(child);
+        const pointer = toPointer([...path, key]);
+        const text = numberSourceText(lexemes, pointer, child) ?? String(child);
         out.push({
-          pointer: toPointer([...path, key]),
+          pointer,
           message: `expected a number within double range (JSON readers in Go and JavaScript cannot hold it), found ${text}`,
         });
       } else if (typeof child === "object" && child !== null) {
