@@ -9,7 +9,8 @@
  */
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { compareKeys } from "../canonical/layout.ts";
+import { ANY } from "../canonical/layout.ts";
+import { writeCanonical } from "../canonical/write.ts";
 import { BootstreamError } from "../errors.ts";
 import { streamConfigMap } from "../kube/configmap.ts";
 import { releasesOf } from "../publish/history.ts";
@@ -78,13 +79,9 @@ export function blobOf(mediaType: string, bytes: Buffer): Blob {
 
 const descriptor = (b: Blob) => ({ mediaType: b.mediaType, digest: b.digest, size: b.size });
 
-/** JSON with sorted object keys, so equal data always gives equal bytes. */
+/** Compact JSON with byte-sorted object keys, so equal data always gives equal bytes. */
 function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => compareKeys(a, b)))
-      : v,
-  );
+  return writeCanonical(value, ANY, { indent: 0, finalNewline: false });
 }
 
 export interface BuildImageOptions {
