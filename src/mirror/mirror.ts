@@ -18,6 +18,7 @@
  */
 import { lstat, mkdir, realpath, rm } from "node:fs/promises";
 import { basename, dirname, relative, sep } from "node:path";
+import type { Lexemes } from "../canonical/parse.ts";
 import { type DownloadProgress, downloadArtifact } from "../download/download.ts";
 import { prepareDirectory, readOwnFile } from "../download/files.ts";
 import { fetchSignature } from "../download/signature.ts";
@@ -28,7 +29,7 @@ import { resolveInside } from "../files/confine.ts";
 import type { Deadlines } from "../net/http.ts";
 import { type ArtifactRef, listArtifacts } from "../query/index.ts";
 import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
-import { parseStream, toCanonicalJSON } from "../schema/parse.ts";
+import { canonicalize, parseStream } from "../schema/parse.ts";
 import type { Stream, StreamArtifact } from "../schema/stream.ts";
 import type { Signer } from "../signature/index.ts";
 import { isUpstreamCopyName, mirrorRewriteIssues, upstreamCopyNames } from "../trust/mirror-rewrite.ts";
@@ -52,6 +53,11 @@ export interface MirrorOptions extends MirrorSelection {
   deadlines?: Deadlines;
   /** Indent of the written stream; default the stream's usual 4. */
   indent?: number;
+  /**
+   * Number text of the stream by JSON pointer, from the ParsedDocument it came from, so the
+   * rewritten stream keeps every number as upstream wrote it.
+   */
+  lexemes?: Lexemes;
   /**
    * The exact bytes the stream was parsed from, and their detached signature when known:
    * kept as streams/<name>.upstream.json (+ .asc) so clients can check the rewrite against
@@ -276,6 +282,7 @@ async function inParallel<T>(
 
 /** The stream as the mirror serves it: the selected artifacts re-based onto `baseUrl`, the rest left out. */
 function rewrite(stream: Stream, refs: readonly ArtifactRef[], baseUrl: string): Stream {
+  // A copy of the data only: number text travels beside it by pointer (options.lexemes).
   const mirrored = structuredClone(stream);
   const keep = new Set(refs.map((r) => r.pointer));
   for (const ref of listArtifacts(mirrored)) {
@@ -379,7 +386,10 @@ export async function mirrorStream(stream: Stream, options: MirrorOptions): Prom
   const entries = layout(directory, refs);
   const mirrored = rewrite(stream, refs, options.baseUrl);
   const text = new TextEncoder().encode(
-    toCanonicalJSON(mirrored, { kind: "stream", indent: options.indent ?? 4 }),
+    canonicalize(
+      { kind: "stream", data: mirrored, ...(options.lexemes ? { lexemes: options.lexemes } : {}) },
+      { indent: options.indent ?? 4 },
+    ),
   );
   if (options.upstream) checkUpstreamCopy(options.upstream.bytes, mirrored);
   // Signed before hours of transfers, so a key that cannot sign fails first.

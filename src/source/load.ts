@@ -1,6 +1,6 @@
 /** Read a SOURCE and parse it as a document, naming the source in every error. */
 import { BootstreamError } from "../errors.ts";
-import { type DocumentKind, KINDS } from "../schema/documents.ts";
+import { type DocumentKind, KINDS, validateValue } from "../schema/documents.ts";
 import { acceptDocument, checkDocument, type ParsedDocument } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import { type ReadSourceOptions, readSource, type SourceBytes } from "./read.ts";
@@ -28,7 +28,13 @@ export async function loadDocument(
 export async function loadStream(
   source: string,
   options: ReadSourceOptions = {},
-): Promise<{ name: string; stream: Stream; bytes: Uint8Array; read: SourceBytes }> {
+): Promise<{
+  name: string;
+  stream: Stream;
+  document: ParsedDocument<"stream">;
+  bytes: Uint8Array;
+  read: SourceBytes;
+}> {
   const read = await readSource(source, options);
   const { name, bytes } = read;
   let result = checkDocument(bytes);
@@ -42,7 +48,10 @@ export async function loadStream(
     );
   }
   if (result.kind === undefined && typeof result.data === "object" && result.data !== null) {
-    result = checkDocument(result.data, { kind: "stream" });
+    // The value decoded once, validated again as a stream: same text, same number text.
+    const issues = validateValue(result.data, "stream", { lexemes: result.lexemes });
+    result = { ...result, kind: "stream", issues };
   }
-  return { name, stream: acceptDocument(result, name).data as Stream, bytes, read };
+  const document = acceptDocument(result, name) as ParsedDocument<"stream">;
+  return { name, stream: document.data, document, bytes, read };
 }
