@@ -121,11 +121,6 @@ export interface GenerateStreamOptions {
   generator?: string;
 }
 
-/** Seconds precision, UTC, as upstream writes it: 2024-05-31T14:21:46Z. */
-export function formatTimestamp(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
-}
-
 export function generateStream(inputs: readonly ReleaseInput[], options: GenerateStreamOptions): Stream {
   if (inputs.length === 0) throw new BootstreamError("USAGE", "generate stream needs at least one --release");
   if (!isStreamName(options.stream)) {

@@ -13,8 +13,8 @@ import { quoted } from "../schema/text.ts";
 import { verifyDetached } from "../signature/index.ts";
 import { describeLock } from "../storage/fs.ts";
 import type { Store } from "../storage/store.ts";
+import { readHistory } from "./history.ts";
 import { historyKey, pinnedKey, pointerKey } from "./layout.ts";
-import { readHistory } from "./publish.ts";
 
 export interface FsckFinding {
   key: string;

@@ -12,8 +12,10 @@ import { z } from "zod";
 import { layoutOf } from "../canonical/layout.ts";
 import { writeCanonical } from "../canonical/write.ts";
 import { BootstreamError, toBootstreamError } from "../errors.ts";
+import { formatTimestamp } from "../schema/common.ts";
 import { decodeDocument } from "../schema/parse.ts";
-import type { Store } from "../storage/store.ts";
+import type { Store, StoredObject } from "../storage/store.ts";
+import { updateWithRetry } from "../storage/update.ts";
 import { gitSyncKey } from "./layout.ts";
 import { type PublishOptions, type PublishResult, publishStream } from "./publish.ts";
 
@@ -117,16 +119,19 @@ async function resolveBranch(dir: string, branch: string): Promise<string> {
   throw new BootstreamError("NOT_FOUND", `no branch ${branch} in ${dir}`);
 }
 
-async function readState(store: Store): Promise<{ state: SyncState; etag: string | null }> {
-  const object = await store.get(gitSyncKey);
-  if (object === undefined) return { state: { published: {} }, etag: null };
+function parseState(store: Store, object: StoredObject | undefined): SyncState {
+  if (object === undefined) return { published: {} };
   const parsed = syncStateSchema.safeParse(decodeDocument(object.body).value);
   if (!parsed.success)
     throw new BootstreamError(
       "INVALID_DOCUMENT",
       `${store.location} ${gitSyncKey} is not a valid sync record`,
     );
-  return { state: parsed.data, etag: object.etag };
+  return parsed.data;
+}
+
+async function readState(store: Store): Promise<SyncState> {
+  return parseState(store, await store.get(gitSyncKey));
 }
 
 async function recordPublished(
@@ -134,20 +139,11 @@ async function recordPublished(
   key: string,
   value: SyncState["published"][string],
 ): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const { state, etag } = await readState(store);
+  await updateWithRetry(store, gitSyncKey, (object) => {
+    const state = parseState(store, object);
     const next: SyncState = { ...state, published: { ...state.published, [key]: value } };
-    try {
-      await store.putIfMatch(
-        gitSyncKey,
-        new TextEncoder().encode(writeCanonical(next, LAYOUT, { indent: 2 })),
-        etag,
-      );
-      return;
-    } catch (error) {
-      if (!(error instanceof BootstreamError && error.code === "CONFLICT") || attempt >= 10) throw error;
-    }
-  }
+    return new TextEncoder().encode(writeCanonical(next, LAYOUT, { indent: 2 }));
+  });
 }
 
 export async function publishFromGit(store: Store, options: GitSyncOptions): Promise<GitSyncResult[]> {
@@ -159,7 +155,7 @@ export async function publishFromGit(store: Store, options: GitSyncOptions): Pro
       try {
         commit = await resolveBranch(dir, branch);
         const key = `${branch}:${options.path}`;
-        const { state } = await readState(store);
+        const state = await readState(store);
         if (state.published[key]?.commit === commit) {
           results.push({ branch, commit, status: "unchanged" });
           continue;
@@ -171,7 +167,7 @@ export async function publishFromGit(store: Store, options: GitSyncOptions): Pro
           sha256: result.sha256,
           name: result.name,
           id: result.id,
-          at: `${new Date().toISOString().slice(0, 19)}Z`,
+          at: formatTimestamp(new Date()),
         });
         results.push({ branch, commit, status: "published", result });
       } catch (error) {

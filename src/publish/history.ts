@@ -9,6 +9,9 @@ import { BootstreamError } from "../errors.ts";
 import { rfc3339, sha256 } from "../schema/common.ts";
 import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import { decodeDocument } from "../schema/parse.ts";
+import type { Store } from "../storage/store.ts";
+import { updateWithRetry } from "../storage/update.ts";
+import { historyKey } from "./layout.ts";
 
 export const historyEntrySchema = z.looseObject({
   id: z.string().regex(/^\d{8}(-\d{1,3})?$/, "expected a pinned id YYYYMMDD or YYYYMMDD-N"),
@@ -65,4 +68,36 @@ export function parseHistory(bytes: Uint8Array, where: string): History {
 
 export function serializeHistory(history: History): Uint8Array {
   return new TextEncoder().encode(writeCanonical(history, LAYOUT, { indent: 2 }));
+}
+
+const emptyHistory = (name: string): History => ({ stream: name, entries: [] });
+
+/** The history of stream `name` in `store` (empty when there is none yet) and its version tag. */
+export async function readHistory(
+  store: Store,
+  name: string,
+): Promise<{ history: History; etag: string | null }> {
+  const object = await store.get(historyKey(name));
+  if (object === undefined) return { history: emptyHistory(name), etag: null };
+  // parseHistory names damage as such (IO), never as a problem of the stream being published.
+  return { history: parseHistory(object.body, `${store.location} ${historyKey(name)}`), etag: object.etag };
+}
+
+/**
+ * Applies `change` to the history of `name` by compare-and-swap (updateWithRetry): a concurrent
+ * writer's change stays and `change` is applied again on top of it. `change` returns undefined
+ * when there is nothing to do. True when this call wrote.
+ */
+export function updateHistory(
+  store: Store,
+  name: string,
+  change: (history: History) => History | undefined,
+): Promise<boolean> {
+  const key = historyKey(name);
+  return updateWithRetry(store, key, (object) => {
+    const history =
+      object === undefined ? emptyHistory(name) : parseHistory(object.body, `${store.location} ${key}`);
+    const next = change(history);
+    return next === undefined ? undefined : serializeHistory(next);
+  });
 }

@@ -42,6 +42,11 @@ export const signatureUrl = z
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
 
+/** A timestamp as upstream writes one: UTC, seconds precision, like 2024-05-31T14:21:46Z. */
+export function formatTimestamp(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
 export const rfc3339 = z.string().refine(isRfc3339, {
   error:
     "an RFC 3339 timestamp of a real instant like 2024-05-31T14:21:46Z (no leap second, no impossible date)",

@@ -10,7 +10,7 @@
  */
 import * as openpgp from "openpgp";
 import { BootstreamError } from "../errors.ts";
-import { formatTimestamp } from "../generate/stream.ts";
+import { formatTimestamp } from "../schema/common.ts";
 
 export interface Signer {
   /** Fingerprint of the signing key, for messages. */
