@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import type { BootstreamError } from "../src/errors.ts";
+import { parseDocument } from "../src/index.ts";
+import { lintContent } from "../src/lint/index.ts";
+import { DEFAULT_POLICY } from "../src/lint/policy.ts";
+import { publishStream } from "../src/publish/publish.ts";
+import { FsStore } from "../src/storage/fs.ts";
 import { runBootstream } from "./helpers/cli.ts";
 import { fixtureJson, fixturePath, fixtureText, tempDir, writeJson } from "./helpers/fixtures.ts";
 
@@ -148,5 +154,48 @@ disable: [last-modified-regress]
       stdin: fixtureText("fcos-stable-stream.json"),
     });
     assert.equal(run.code, 0, run.stdout);
+  });
+});
+
+describe("lint on publish", () => {
+  // The source text is what is checked: publish stores the canonical text, so comparing that
+  // with itself (as it once did) could never find anything.
+  const { stream, metadata, architectures } = fixtureJson<Json>("fcos-stable-stream.json");
+  const reordered = `${JSON.stringify({ architectures, metadata, stream }, null, 4)}\n`;
+
+  it("refuses a stream that is not in canonical form, naming the canonical rule, and writes nothing", async () => {
+    const root = tempDir("bootstream-lint-publish-");
+    await assert.rejects(publishStream(new FsStore(root), reordered), (error: BootstreamError) => {
+      assert.equal(error.code, "POLICY_VIOLATION");
+      assert.deepEqual(
+        error.issues.map((i) => i.message),
+        ["canonical: not in canonical form (differs from canonical form at line 2); run bootstream fmt"],
+      );
+      return true;
+    });
+    assert.deepEqual(readdirSync(root), []);
+  });
+
+  it("publishes the canonical text when the canonical rule is disabled", async () => {
+    const store = new FsStore(tempDir("bootstream-lint-publish-"));
+    const result = await publishStream(store, reordered, {
+      policy: { ...DEFAULT_POLICY, disabled: ["canonical"] },
+    });
+    const stored = await store.get("streams/stable.json");
+    assert.equal(Buffer.from(stored?.body ?? []).toString("utf8"), parseDocument(reordered).canonical);
+    assert.equal(result.pointerMoved, true);
+  });
+
+  it("takes a parsed document as it is: its source text is linted, its canonical text stored", async () => {
+    const store = new FsStore(tempDir("bootstream-lint-publish-"));
+    const doc = parseDocument(fixtureText("fcos-stable-stream.json"));
+    assert.deepEqual(lintContent({ content: doc }), []);
+    assert.deepEqual(
+      lintContent({ content: parseDocument(reordered) }).map((v) => v.rule),
+      ["canonical"],
+    );
+    await publishStream(store, doc);
+    const stored = await store.get("streams/stable.json");
+    assert.equal(Buffer.from(stored?.body ?? []).toString("utf8"), doc.text);
   });
 });
