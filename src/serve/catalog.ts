@@ -15,6 +15,7 @@
  */
 import { BootstreamError, toBootstreamError } from "../errors.ts";
 import { sha256Hex } from "../files/hash.ts";
+import { quoteEtag } from "../net/etag.ts";
 import type { Store } from "../storage/store.ts";
 import type { CacheDir, LoadedObject } from "./cache-dir.ts";
 import type { ServedObject } from "./objects.ts";
@@ -347,7 +348,7 @@ function servedObject(
   return {
     key,
     body,
-    etag: `"${sha256}"`,
+    etag: quoteEtag(sha256),
     sha256,
     lastModified: new Date(lastModifiedMs).toUTCString(),
     lastModifiedMs,

@@ -5,6 +5,7 @@
  * what keeps a cached answer near nginx's speed.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import { parseEntityTags, quoteEtag } from "../net/etag.ts";
 import { type Encoding, MIN_COMPRESS_BYTES, negotiateEncoding, type ServedObject } from "./objects.ts";
 import type { HttpReply } from "./respond.ts";
 import type { FileClass, FileTarget } from "./routes.ts";
@@ -26,13 +27,13 @@ export function cacheControlPolicy(maxAge: number): Record<FileClass, string> {
 /** Whether an If-None-Match header names this version (any of its encodings; weak comparison). */
 function matchesEtag(header: string, object: ServedObject): boolean {
   if (header === object.etag) return true; // what nearly every revalidating client sends
-  if (header.trim() === "*") return true;
-  for (const raw of header.split(",")) {
-    const tag = raw.trim().replace(/^W\//, "");
-    if (tag === object.etag || tag === `"${object.sha256}-gzip"` || tag === `"${object.sha256}-br"`)
-      return true;
-  }
-  return false;
+  const tags = parseEntityTags(header);
+  if (tags === undefined) return false;
+  if (tags === "*") return true;
+  const { sha256 } = object;
+  return tags.some(
+    (t) => t.opaque === sha256 || t.opaque === `${sha256}-gzip` || t.opaque === `${sha256}-br`,
+  );
 }
 
 /** RFC 9110 13.1.3: If-Modified-Since is ignored when If-None-Match is present. */
@@ -96,7 +97,7 @@ function fileHeaders(
   // A pinned copy history does not list yet may be withdrawn and its id reused: not immutable.
   headers["cache-control"] = cacheControl[object.unlisted ? "pointer" : target.class];
   headers["last-modified"] = object.lastModified;
-  headers.etag = encoding === "identity" ? object.etag : `"${object.sha256}-${encoding}"`;
+  headers.etag = encoding === "identity" ? object.etag : quoteEtag(`${object.sha256}-${encoding}`);
   if (!target.signature) headers.vary = "Accept-Encoding";
   // Names the pinned copy these bytes equal, so a client can fetch its .asc without racing a publish.
   if (target.class === "pointer" && object.pinnedId !== undefined) {

@@ -14,6 +14,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { BootstreamError } from "../errors.ts";
+import { type EntityTag, parseEntityTags, quoteEtag } from "../net/etag.ts";
 import { checkStreamName } from "../publish/layout.ts";
 import { type PointerPrecondition, type PublishOptions, publishStream } from "../publish/publish.ts";
 import { decodeDocument } from "../schema/parse.ts";
@@ -94,39 +95,15 @@ function readBody(req: IncomingMessage, max: number, timeoutMs: number): Promise
   });
 }
 
-interface EntityTag {
-  weak: boolean;
-  opaque: string;
-}
-
-/** Empty list elements (RFC 9110 §5.6.1: a recipient accepts them) and the comma after each. */
-const LIST_GAP = /[\t ]*(?:,[\t ]*)*/y;
-/** One entity-tag (§8.8.3: etagc is %x21 / %x23-7E / obs-text, so it may hold commas). */
-const ENTITY_TAG = /(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"[\t ]*(?:,|$)/y;
-
 /** `*`, or the list of entity-tags of an If-Match / If-None-Match field; USAGE when malformed. */
-function parseEntityTags(field: string, value: string): "*" | EntityTag[] {
-  if (value.trim() === "*") return "*";
-  const tags: EntityTag[] = [];
-  let at = 0;
-  for (;;) {
-    LIST_GAP.lastIndex = at;
-    LIST_GAP.exec(value);
-    at = LIST_GAP.lastIndex;
-    if (at >= value.length) break;
-    ENTITY_TAG.lastIndex = at;
-    const m = ENTITY_TAG.exec(value);
-    if (m === null) {
-      throw new BootstreamError(
-        "USAGE",
-        `${field} must be * or a list of entity tags like "<sha256>", got ${JSON.stringify(value.slice(0, 200))}`,
-      );
-    }
-    tags.push({ weak: m[1] !== undefined, opaque: m[2] as string });
-    at = ENTITY_TAG.lastIndex;
-  }
-  if (tags.length === 0) throw new BootstreamError("USAGE", `${field} is empty`);
-  return tags;
+function entityTagsOf(field: string, value: string): "*" | EntityTag[] {
+  const tags = parseEntityTags(value);
+  if (tags !== undefined) return tags;
+  if (/^[\t ,]*$/.test(value)) throw new BootstreamError("USAGE", `${field} is empty`);
+  throw new BootstreamError(
+    "USAGE",
+    `${field} must be * or a list of entity tags like "<sha256>", got ${JSON.stringify(value.slice(0, 200))}`,
+  );
 }
 
 /** Our ETags: the sha256 of the identity bytes, `-gzip` / `-br` for encoded forms of them. */
@@ -147,11 +124,11 @@ export function pointerPrecondition(
 ): PointerPrecondition | undefined {
   const pre: PointerPrecondition = {};
   if (ifMatch !== undefined) {
-    const tags = parseEntityTags("If-Match", ifMatch);
+    const tags = entityTagsOf("If-Match", ifMatch);
     pre.ifMatch = tags === "*" ? "*" : namedShas(tags.filter((t) => !t.weak));
   }
   if (ifNoneMatch !== undefined) {
-    const tags = parseEntityTags("If-None-Match", ifNoneMatch);
+    const tags = entityTagsOf("If-None-Match", ifNoneMatch);
     pre.ifNoneMatch = tags === "*" ? "*" : namedShas(tags);
   }
   return ifMatch === undefined && ifNoneMatch === undefined ? undefined : pre;
@@ -184,7 +161,7 @@ export async function handlePublish(
   });
   api.invalidate(result.name);
   return jsonReply(result.pointerMoved ? 201 : 200, result, {
-    etag: `"${result.sha256}"`,
+    etag: quoteEtag(result.sha256),
     location: `/streams/${result.name}/${result.id}.json`,
   });
 }

@@ -14,6 +14,7 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { BootstreamError } from "../errors.ts";
+import { unquoteEtag } from "../net/etag.ts";
 import {
   checkKey,
   contentTypeOf,
@@ -35,11 +36,6 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } {
   if (!m) throw new BootstreamError("USAGE", `expected s3://BUCKET[/PREFIX], got ${JSON.stringify(url)}`);
   const prefix = (m[2] ?? "").replace(/^\/+|\/+$/g, "");
   return { bucket: m[1] as string, prefix: prefix === "" ? "" : `${prefix}/` };
-}
-
-/** ETags come quoted; Ceph compares If-Match literally against the unquoted value, AWS accepts both. */
-function unquote(etag: string | undefined): string {
-  return (etag ?? "").replace(/^W\//, "").replace(/^"|"$/g, "");
 }
 
 /** errno-like reason of a failed connection (ECONNREFUSED), without the SDK's stack. */
@@ -140,7 +136,7 @@ export class S3Store implements Store {
         abortable(options),
       );
       const body = await out.Body?.transformToByteArray();
-      return { body: body ?? new Uint8Array(), etag: unquote(out.ETag) };
+      return { body: body ?? new Uint8Array(), etag: unquoteEtag(out.ETag) };
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw this.ioError("read", key, error);
@@ -154,7 +150,7 @@ export class S3Store implements Store {
         new HeadObjectCommand({ Bucket: this.bucket, Key: k }),
         abortable(options),
       );
-      return unquote(out.ETag);
+      return unquoteEtag(out.ETag);
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw this.ioError("stat", key, error);
@@ -180,7 +176,7 @@ export class S3Store implements Store {
           ...condition,
         }),
       );
-      return unquote(out.ETag);
+      return unquoteEtag(out.ETag);
     } catch (error) {
       const status = statusOf(error);
       // 409 is S3's answer to concurrent conditional writes; Ceph answers some racing losers 500 (ECANCELED).
