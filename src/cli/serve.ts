@@ -1,13 +1,13 @@
 /** `bootstream serve`: the HTTP service over a published store. */
 import { Command, Option } from "commander";
 import { BootstreamError } from "../errors.ts";
-import { DEFAULT_POLICY, parsePolicy } from "../lint/policy.ts";
 import { publicKeysOfSigningKey } from "../publish/signing-keys.ts";
 import { checkStoreAtStart, openCacheDir, type RunningServer, startServer } from "../serve/lifecycle.ts";
 import { createLogger, LOG_LEVELS, type LogLevel } from "../serve/log.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
 import { integerOption, readLocalFile, secondsOption, signerFrom } from "./options.ts";
+import { policyFrom } from "./policy-file.ts";
 import { type StoreFlags, storeFrom, withStoreOptions } from "./store-options.ts";
 
 interface ServeFlags extends StoreFlags {
@@ -124,9 +124,7 @@ Examples:
           : [];
         const store = await storeFrom(ctx, flags);
         const logger = createLogger(ctx.stderr, flags.logLevel);
-        const policy = flags.policy
-          ? parsePolicy(new TextDecoder().decode(await readLocalFile(flags.policy, "policy")), flags.policy)
-          : DEFAULT_POLICY;
+        const policy = await policyFrom(flags.policy);
         const signer = await signerFrom(ctx, flags.signKey);
         const signerKeys = flags.signKey
           ? await publicKeysOfSigningKey(await readLocalFile(flags.signKey, "signing key"))
