@@ -198,7 +198,7 @@ export interface LintInput {
 export function lintContent(input: LintInput): Violation[] {
   const policy = input.policy ?? DEFAULT_POLICY;
   const { content } = input;
-  let document: ParsedDocument;
+  let document: ParsedDocument<"stream">;
   if (typeof content === "string" || content instanceof Uint8Array) {
     const check = checkDocument(content, { kind: "stream" });
     if (check.issues.length > 0) {
@@ -206,7 +206,7 @@ export function lintContent(input: LintInput): Violation[] {
         ? check.issues.map((i) => ({ pointer: i.pointer, rule: "schema" as const, message: i.message }))
         : [];
     }
-    document = acceptDocument(check);
+    document = acceptDocument(check) as ParsedDocument<"stream">;
   } else if (content.kind !== "stream") {
     return enabled(policy, "schema")
       ? [{ pointer: "", rule: "schema", message: `expected a stream, found a ${content.kind} document` }]
@@ -214,7 +214,7 @@ export function lintContent(input: LintInput): Violation[] {
   } else {
     document = content;
   }
-  return lintDocument(document as ParsedDocument<"stream">, {
+  return lintDocument(document, {
     policy,
     ...(input.previous ? { previous: input.previous } : {}),
   });
