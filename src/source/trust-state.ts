@@ -3,10 +3,10 @@
  * sha256), so an older one is refused later. One compare-and-swap log per URL, so concurrent
  * clients never lose the newest entry.
  */
-import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { sha256Hex } from "../files/hash.ts";
 import { RecordLog } from "../files/record-log.ts";
 import { sha256 } from "../schema/common.ts";
 import { type AcceptedStream, judgeAgainstAccepted } from "../trust/freshness.ts";
@@ -31,7 +31,7 @@ export function defaultStateDir(env: Readonly<Record<string, string | undefined>
 
 /** The log of one stream URL (or file URL) in the state directory. */
 export function acceptedLog(stateDir: string, url: string): RecordLog<AcceptedRecord> {
-  const id = createHash("sha256").update(url).digest("hex");
+  const id = sha256Hex(url);
   return new RecordLog(join(stateDir, "streams", id), {
     schema: acceptedSchema,
     what: `trust state of ${url}`,

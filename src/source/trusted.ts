@@ -14,12 +14,12 @@
  *      replacing, `<name>.upstream-previous.json`) that the stream must equal except for
  *      artifact URLs re-based onto the mirror.
  */
-import { createHash } from "node:crypto";
 import { realpath } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Key } from "openpgp";
 import { BootstreamError } from "../errors.ts";
+import { sha256Hex } from "../files/hash.ts";
 import { type HistoryEntry, parseHistory } from "../publish/history.ts";
 import { isRfc3339 } from "../schema/common.ts";
 import { isStreamName } from "../schema/names.ts";
@@ -117,7 +117,7 @@ async function verifySource(
   trust: TrustOptions,
   read: ReadSourceOptions,
 ): Promise<TrustVerdict> {
-  const sha256 = createHash("sha256").update(source.bytes).digest("hex");
+  const sha256 = sha256Hex(source.bytes);
   const verdict: TrustVerdict = { name: source.name, sha256, lastModified: undefined };
   const keys = await keysOf(trust.keys);
   const signed = keys.length > 0;
@@ -255,7 +255,7 @@ export async function locateSignature(
   source: SourceBytes,
   read: ReadSourceOptions,
 ): Promise<{ bytes: Uint8Array; from: string } | undefined> {
-  const sha256 = createHash("sha256").update(source.bytes).digest("hex");
+  const sha256 = sha256Hex(source.bytes);
   const { accept: _ignored, ...plain } = read;
   for await (const candidate of candidates(source, sha256, {}, plain, [])) {
     if (candidate.upstream !== undefined) continue; // over another document
@@ -458,9 +458,9 @@ function placeOf(source: SourceBytes): Place | undefined {
 /** `stable` of `.../stable.json` (a URL's path, or a file path): the name the store layout files history and pinned copies under. */
 function streamFileName(path: string): string | undefined {
   const last = basename(path);
-  const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)\.json$/.exec(last);
-  if (m === null || isUpstreamCopyName(m[1] as string)) return undefined;
-  return m[1];
+  const name = /^(.+)\.json$/.exec(last)?.[1];
+  if (name === undefined || !isStreamName(name) || isUpstreamCopyName(name)) return undefined;
+  return name;
 }
 
 /** Content-Location resolved against the URL read, when it stays on the same server. */
