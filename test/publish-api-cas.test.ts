@@ -15,7 +15,13 @@ import { fileURLToPath } from "node:url";
 import * as openpgp from "openpgp";
 import { FsStore, type Store } from "../src/storage/index.ts";
 import { S3Store } from "../src/storage/s3.ts";
-import { type RunningBootstream, runBootstream, spawnBootstream, startBootstream } from "./helpers/cli.ts";
+import {
+  type RunningBootstream,
+  runBootstream,
+  spawnBootstream,
+  startBootstream,
+  startPausedPublish,
+} from "./helpers/cli.ts";
 import { fixtureJson, tempDir } from "./helpers/fixtures.ts";
 import { freshBucket, s3Endpoint } from "./helpers/s3.ts";
 
@@ -488,9 +494,9 @@ for (const under of STORES) {
       const dir = tempDir("bootstream-cas-reuser-");
       cleanup.push(dir);
       writeFileSync(join(dir, "stream.json"), loserText);
-      const reuser = startBootstream(["publish", join(dir, "stream.json"), "--store", location, "--force"], {
-        BOOTSTREAM_TEST_PAUSE_AFTER: "history",
-        BOOTSTREAM_TEST_BARRIER: join(dir, "go"),
+      const reuser = startPausedPublish([join(dir, "stream.json"), "--store", location, "--force"], {
+        after: "history",
+        barrier: join(dir, "go"),
       });
       await reuser.waitFor(/paused after history/);
       loser.release("history");

@@ -1,7 +1,7 @@
 /**
  * Publishing against both stores: a local directory and the real S3 server (Ceph RGW).
- * Races and crashes use real processes: publishers pause between steps through the test
- * hook (BOOTSTREAM_TEST_PAUSE_AFTER) and are released together or killed there.
+ * Races and crashes use real processes: publishers pause between steps through the library's
+ * afterStep hook (test/helpers/paused-publisher.ts) and are released together or killed there.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -11,7 +11,7 @@ import { before, describe, it } from "node:test";
 import * as openpgp from "openpgp";
 import { FsStore, openStore, type Store, sha256Hex } from "../src/storage/index.ts";
 import { S3Store } from "../src/storage/s3.ts";
-import { runBootstream, spawnBootstream, startBootstream } from "./helpers/cli.ts";
+import { runBootstream, spawnBootstream, startPausedPublish } from "./helpers/cli.ts";
 import { fixtureJson, fixturePath, fixtureText, tempDir } from "./helpers/fixtures.ts";
 import { freshBucket, s3Endpoint } from "./helpers/s3.ts";
 
@@ -168,9 +168,9 @@ for (const under of STORES) {
       const location = await under.fresh();
       await runBootstream(["publish", STABLE, "--store", location]);
       const barrier = join(tempDir(), "go");
-      const env = { BOOTSTREAM_TEST_PAUSE_AFTER: "history", BOOTSTREAM_TEST_BARRIER: barrier };
-      const a = startBootstream(["publish", variant("race-a.json", "racer a"), "--store", location], env);
-      const b = startBootstream(["publish", variant("race-b.json", "racer b"), "--store", location], env);
+      const pause = { after: "history", barrier };
+      const a = startPausedPublish([variant("race-a.json", "racer a"), "--store", location], pause);
+      const b = startPausedPublish([variant("race-b.json", "racer b"), "--store", location], pause);
       // Both have read the same pointer, linted, pinned and recorded history: now let them race.
       await Promise.all([a.waitFor(/paused after history/), b.waitFor(/paused after history/)]);
       writeFileSync(barrier, "");
@@ -200,14 +200,14 @@ for (const under of STORES) {
       const location = await under.fresh();
       await runBootstream(["publish", STABLE, "--store", location]);
       const barrier = join(tempDir(), "go");
-      const env = { BOOTSTREAM_TEST_PAUSE_AFTER: "history", BOOTSTREAM_TEST_BARRIER: barrier };
-      const a = startBootstream(
-        ["publish", variant("retry-a.json", "retry a"), "--store", location, "--retry"],
-        env,
+      const pause = { after: "history", barrier };
+      const a = startPausedPublish(
+        [variant("retry-a.json", "retry a"), "--store", location, "--retry"],
+        pause,
       );
-      const b = startBootstream(
-        ["publish", variant("retry-b.json", "retry b"), "--store", location, "--retry"],
-        env,
+      const b = startPausedPublish(
+        [variant("retry-b.json", "retry b"), "--store", location, "--retry"],
+        pause,
       );
       await Promise.all([a.waitFor(/paused after history/), b.waitFor(/paused after history/)]);
       writeFileSync(barrier, "");
@@ -224,9 +224,7 @@ for (const under of STORES) {
       it(`a publisher killed after the ${step} step leaves the old pointer serving and nothing half-written`, async () => {
         const location = await under.fresh();
         await runBootstream(["publish", OLD, "--store", location]);
-        const p = startBootstream(["publish", STABLE, "--store", location, "--force"], {
-          BOOTSTREAM_TEST_PAUSE_AFTER: step,
-        });
+        const p = startPausedPublish([STABLE, "--store", location, "--force"], { after: step });
         await p.waitFor(new RegExp(`paused after ${step}`));
         p.child.kill("SIGKILL");
         await p.done;

@@ -1,5 +1,4 @@
 /** `bootstream publish|history|rollback|fsck`: the published store of streams. */
-import { existsSync } from "node:fs";
 import { Command } from "commander";
 import { BootstreamError } from "../errors.ts";
 import { DEFAULT_POLICY, parsePolicy } from "../lint/policy.ts";
@@ -9,7 +8,6 @@ import { checkStreamName, pointerKey } from "../publish/layout.ts";
 import {
   type PublishOptions,
   type PublishResult,
-  type PublishStep,
   publishStream,
   readHistory,
   rollbackStream,
@@ -36,22 +34,6 @@ interface PublishFlags extends StoreFlags {
   json?: boolean;
 }
 
-/**
- * Test hook, not a user feature: BOOTSTREAM_TEST_PAUSE_AFTER=<step> stops the publisher after
- * that step and reports it on stderr, until the file BOOTSTREAM_TEST_BARRIER exists (or
- * forever, for tests that kill the process there).
- */
-function testHook(ctx: CliContext): PublishOptions["afterStep"] {
-  const pauseAfter = ctx.env.BOOTSTREAM_TEST_PAUSE_AFTER as PublishStep | undefined;
-  if (!pauseAfter) return undefined;
-  const barrier = ctx.env.BOOTSTREAM_TEST_BARRIER;
-  return async (step) => {
-    if (step !== pauseAfter) return;
-    writeLine(ctx.stderr, `paused after ${step}`);
-    while (!(barrier && existsSync(barrier))) await new Promise((r) => setTimeout(r, 10));
-  };
-}
-
 /** What a publish cleaned up after an interrupted one, for stderr. */
 function reportRepairs(ctx: CliContext, result: PublishResult): void {
   for (const left of result.cleared) {
@@ -69,7 +51,6 @@ async function publishOptions(kit: CommandKit, flags: PublishFlags): Promise<Pub
     ? parsePolicy(new TextDecoder().decode(await readLocalFile(flags.policy, "policy")), flags.policy)
     : DEFAULT_POLICY;
   const signer = await signerFrom(kit.ctx, flags.signKey);
-  const afterStep = testHook(kit.ctx);
   return {
     policy,
     ...(flags.name !== undefined ? { name: checkStreamName(flags.name) } : {}),
@@ -81,7 +62,6 @@ async function publishOptions(kit: CommandKit, flags: PublishFlags): Promise<Pub
         }
       : {}),
     ...(flags.retry !== undefined ? { retries: flags.retry === true ? 3 : flags.retry } : {}),
-    ...(afterStep ? { afterStep } : {}),
   };
 }
 

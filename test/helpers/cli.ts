@@ -79,7 +79,27 @@ export interface RunningBootstream {
 
 /** Starts the executable and lets the test watch its output (for pause-and-kill tests and servers). */
 export function startBootstream(args: string[], env: Record<string, string> = {}): RunningBootstream {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  return startNode([BIN, ...args], env);
+}
+
+/** The paused publisher (test/helpers/paused-publisher.ts): the library's publish with a stop between steps. */
+const PAUSED_PUBLISHER = fileURLToPath(new URL("./paused-publisher.ts", import.meta.url));
+
+/**
+ * `bootstream publish SOURCE --store LOCATION ...` in a process that stops after `pauseAfter`
+ * (and prints "paused after STEP") until `barrier` exists, or for ever without one.
+ */
+export function startPausedPublish(
+  args: string[],
+  pause: { after: string; barrier?: string },
+  env: Record<string, string> = {},
+): RunningBootstream {
+  const pauseArgs = ["--pause-after", pause.after, ...(pause.barrier ? ["--barrier", pause.barrier] : [])];
+  return startNode(["--import", "tsx", PAUSED_PUBLISHER, ...args, ...pauseArgs], env);
+}
+
+function startNode(nodeArgs: string[], env: Record<string, string>): RunningBootstream {
+  const child = spawn(process.execPath, nodeArgs, {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });

@@ -13,7 +13,7 @@ import { after, before, describe, it } from "node:test";
 import * as openpgp from "openpgp";
 import { FsStore, type Store } from "../../src/storage/index.ts";
 import { S3Store } from "../../src/storage/s3.ts";
-import { runBootstream, spawnBootstream, startBootstream } from "../helpers/cli.ts";
+import { runBootstream, spawnBootstream, startBootstream, startPausedPublish } from "../helpers/cli.ts";
 import { fixtureJson, fixturePath, tempDir } from "../helpers/fixtures.ts";
 import { freshBucket, s3Endpoint } from "../helpers/s3.ts";
 
@@ -107,9 +107,7 @@ for (const under of STORES) {
       it(`attack: SIGKILL a signed publish after its ${step} step, rerun it -> every .asc verifies, fsck clean (${under.label})`, async () => {
         const location = await under.fresh();
         assert.equal((await runBootstream(["publish", OLD, "--store", location, ...sign()])).code, 0);
-        const p = startBootstream(["publish", STABLE, "--store", location, "--force", ...sign()], {
-          BOOTSTREAM_TEST_PAUSE_AFTER: step,
-        });
+        const p = startPausedPublish([STABLE, "--store", location, "--force", ...sign()], { after: step });
         await p.waitFor(new RegExp(`paused after ${step}`), 60_000);
         p.child.kill("SIGKILL");
         await p.done;
