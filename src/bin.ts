@@ -3,10 +3,17 @@
 import { constants } from "node:os";
 import { rpmArch } from "./cli/context.ts";
 import { runCli, windsDownOnShutdown } from "./cli/program.ts";
+import { enableForcedGc } from "./download/memory.ts";
 import { removeTrackedTempsSync } from "./files/atomic.ts";
 
 // The pinned AWS SDK supports Node 20; its notice about future releases is noise on every run.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+// Downloads stream gigabytes through 64 KiB socket buffers that V8 frees only on its own
+// schedule; collecting young garbage every few MiB keeps the process's memory flat
+// (src/download/memory.ts). It sets a process-wide V8 flag, so only this entry does it, and
+// BOOTSTREAM_NO_FORCED_GC=1 turns it off.
+if (process.env.BOOTSTREAM_NO_FORCED_GC !== "1") enableForcedGc();
 
 // A closed pipe (`bootstream list | head`) is not an error worth a stack trace.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
