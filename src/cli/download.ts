@@ -14,6 +14,7 @@ import {
   keysFrom,
   streamBaseUrlOption,
   streamSourceOptions,
+  withArchOption,
   withTrustOptions,
 } from "./options.ts";
 import { progressReporter } from "./progress.ts";
@@ -21,7 +22,7 @@ import { toJsonText } from "./render.ts";
 
 interface DownloadFlags {
   stream: string;
-  architecture: string;
+  arch: string;
   platform: string;
   format: string;
   kind?: ArtifactKind;
@@ -40,10 +41,16 @@ interface DownloadFlags {
 export function registerDownload(kit: CommandKit): Command {
   const { ctx } = kit;
   return withTrustOptions(
-    new Command("download")
-      .description("download and verify a boot image chosen from a stream (or a URL)")
-      .option("-s, --stream <name>", "stream name, or a stream file or URL", "stable")
-      .option("-a, --architecture <arch>", "architecture", ctx.hostArch)
+    withArchOption(
+      new Command("download")
+        .description("download and verify a boot image chosen from a stream (or a URL)")
+        .option(
+          "-s, --stream <name>",
+          "stream name (a bare name is always one), or a stream file (./FILE, *.json) or URL",
+          "stable",
+        ),
+      ctx.hostArch,
+    )
       .option("-p, --platform <name>", "platform", "metal")
       .option("-f, --format <name>", "format", "raw.xz")
       .addOption(new Option("-k, --kind <kind>", "only this file of the format").choices(ARTIFACT_KINDS))
@@ -116,9 +123,12 @@ Examples:
               );
             sources = [sourceFromUrl(flags.imageUrl, flags.sha256?.toLowerCase())];
           } else {
-            const { stream } = await loadStream(flags.stream, streamSourceOptions(ctx, flags));
+            const { stream } = await loadStream(flags.stream, {
+              ...streamSourceOptions(ctx, flags),
+              bareNameIsStream: true,
+            });
             sources = sourcesFromStream(stream, {
-              architecture: flags.architecture,
+              architecture: flags.arch,
               platform: flags.platform,
               format: flags.format,
               ...(flags.kind ? { kind: flags.kind } : {}),

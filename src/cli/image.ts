@@ -6,7 +6,7 @@ import { printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { archOption, streamBaseUrlOption, streamSourceOptions, withTrustOptions } from "./options.ts";
+import { streamBaseUrlOption, streamSourceOptions, withArchOption, withTrustOptions } from "./options.ts";
 import { renderTable, toJsonText } from "./render.ts";
 
 interface ImageOptions {
@@ -44,12 +44,14 @@ function primaryValue(image: CloudImage): string | undefined {
 export function registerImage(kit: CommandKit): Command {
   const { ctx } = kit;
   return withTrustOptions(
-    new Command("image")
-      .description(
-        "print the cloud image of an architecture: AMI per region, GCP image, KubeVirt container, ...",
-      )
-      .argument("<source>", "stream file, -, URL or stream name")
-      .addOption(archOption(ctx.hostArch))
+    withArchOption(
+      new Command("image")
+        .description(
+          "print the cloud image of an architecture: AMI per region, GCP image, KubeVirt container, ...",
+        )
+        .argument("<source>", "stream file, -, URL or stream name"),
+      ctx.hostArch,
+    )
       .requiredOption(
         "-p, --platform <platform>",
         "aws, aliyun, gcp, ibmcloud, powervs, kubevirt, aws-winli, azure-disk",

@@ -13,6 +13,7 @@ import {
   streamBaseUrlOption,
   streamSourceOptions,
   type TrustFlags,
+  withArchOption,
   withTrustOptions,
 } from "./options.ts";
 import { aggregateProgress, progressReporter } from "./progress.ts";
@@ -21,7 +22,7 @@ import { toJsonText } from "./render.ts";
 interface MirrorFlags extends TrustFlags {
   to: string;
   baseUrl: string;
-  architecture?: string[];
+  arch?: string[];
   platform?: string[];
   format?: string[];
   metadataOnly?: boolean;
@@ -62,18 +63,15 @@ async function upstreamOf(ctx: CliContext, source: string, flags: MirrorFlags) {
 export function registerMirror(kit: CommandKit): Command {
   const { ctx } = kit;
   return withTrustOptions(
-    new Command("mirror")
-      .description(
-        "copy a stream and its artifacts into a directory, URLs rewritten to where it will be served",
-      )
-      .argument("<source>", "stream file, -, URL or stream name")
-      .requiredOption("--to <dir>", "destination directory")
-      .requiredOption("--base-url <url>", "URL the directory will be served at")
-      .option(
-        "-a, --architecture <arch>",
-        "only these architectures (comma separated or repeated)",
-        collectList,
-      )
+    withArchOption(
+      new Command("mirror")
+        .description(
+          "copy a stream and its artifacts into a directory, URLs rewritten to where it will be served",
+        )
+        .argument("<source>", "stream file, -, URL or stream name")
+        .requiredOption("--to <dir>", "destination directory")
+        .requiredOption("--base-url <url>", "URL the directory will be served at"),
+    )
       .option("-p, --platform <name>", "only these platforms", collectList)
       .option("-f, --format <name>", "only these formats", collectList)
       .option("--metadata-only", "write the rewritten stream without copying artifacts")
@@ -118,7 +116,7 @@ Examples:
             jobs: flags.jobs,
             retries: flags.retries,
             deadlines: deadlinesFrom(ctx.env),
-            ...(flags.architecture ? { architectures: flags.architecture } : {}),
+            ...(flags.arch ? { architectures: flags.arch } : {}),
             ...(flags.platform ? { platforms: flags.platform } : {}),
             ...(flags.format ? { formats: flags.format } : {}),
             ...(flags.metadataOnly ? { metadataOnly: true } : {}),

@@ -85,11 +85,30 @@ export function deadlinesFrom(env: CliContext["env"]): Deadlines {
 /** `--indent N` of the commands that write canonical JSON. */
 export const parseIndent = integerOption(0, MAX_INDENT, "a whole number");
 
-/** `-a, --arch`, defaulting to this machine's architecture. */
-export function archOption(hostArch: string): Option {
-  return new Option("-a, --arch <arch>", "architecture (x86_64, aarch64, ppc64le, s390x, ...)").default(
-    hostArch,
-  );
+/**
+ * Adds `-a, --arch <arch>` to `command`, with `--architecture` as another name for the same
+ * option (hidden from help; every command takes both). With `hostArch` it is one architecture
+ * defaulting to this machine's; without, a list (comma separated or repeated) and no default.
+ * The value is in the command's options as `arch`.
+ */
+export function withArchOption(command: Command, hostArch?: string): Command {
+  const multiple = hostArch === undefined;
+  const option = multiple
+    ? new Option(
+        "-a, --arch <arch>",
+        "only these architectures, comma separated or repeated (also --architecture)",
+      ).argParser(collectList)
+    : new Option(
+        "-a, --arch <arch>",
+        "architecture (x86_64, aarch64, ppc64le, s390x, ...; also --architecture)",
+      ).default(hostArch);
+  command.addOption(option).addOption(new Option("--architecture <arch>", "same as --arch").hideHelp());
+  command.on("option:architecture", (value: string) => {
+    const given = command.getOptionValueSource("arch") === "cli";
+    const previous = given ? (command.getOptionValue("arch") as string[]) : undefined;
+    command.setOptionValueWithSource("arch", multiple ? collectList(value, previous) : value, "cli");
+  });
+  return command;
 }
 
 /** How commands read SOURCE arguments: stdin from the context, the stream base URL from flag or env. */

@@ -6,7 +6,7 @@ import { printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { archOption, streamBaseUrlOption, streamSourceOptions, withTrustOptions } from "./options.ts";
+import { streamBaseUrlOption, streamSourceOptions, withArchOption, withTrustOptions } from "./options.ts";
 import { toJsonText } from "./render.ts";
 
 export const ARTIFACT_FIELDS = ["location", "signature", "sha256", "uncompressed-sha256", "release"] as const;
@@ -37,10 +37,12 @@ export function artifactField(ref: ArtifactRef, field: ArtifactField): string {
 export function registerQuery(kit: CommandKit): Command {
   const { ctx } = kit;
   return withTrustOptions(
-    new Command("query")
-      .description("print the URL (or another field) of artifacts chosen by arch, platform and format")
-      .argument("<source>", "stream file, -, URL or stream name")
-      .addOption(archOption(ctx.hostArch))
+    withArchOption(
+      new Command("query")
+        .description("print the URL (or another field) of artifacts chosen by arch, platform and format")
+        .argument("<source>", "stream file, -, URL or stream name"),
+      ctx.hostArch,
+    )
       .option("-p, --platform <platform>", "platform (metal, qemu, aws, ...)")
       .option("-f, --format <format>", "format (iso, pxe, raw.xz, qcow2.xz, ...)")
       .addOption(new Option("-k, --kind <kind>", "file of the format").choices(ARTIFACT_KINDS))

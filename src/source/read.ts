@@ -3,7 +3,7 @@
  * http(s) URL, or a bare stream name resolved against a stream base URL. Every reader
  * stops at a size limit, so a huge or endless input fails fast instead of filling memory.
  */
-import { open } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { BootstreamError } from "../errors.ts";
 import { type Deadlines, type HttpReply, httpRequest } from "../net/http.ts";
@@ -29,6 +29,11 @@ export interface ReadSourceOptions {
    * source/trusted.ts); throwing refuses the source.
    */
   accept?: (read: SourceBytes) => Promise<void>;
+  /**
+   * A bare name (`stable`, `test`) is always a stream name, never a local file of that name
+   * (`download -s NAME`). Without it a regular file of that name wins over the stream name.
+   */
+  bareNameIsStream?: boolean;
 }
 
 export interface SourceBytes {
@@ -43,7 +48,11 @@ export interface SourceBytes {
 
 const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-/** What kind of SOURCE a string is (a bare stream name only when no such file exists). */
+/**
+ * What kind of SOURCE a string is. A "name" (a bare word such as `stable`) is read as a local
+ * file when a regular file of that name exists, and as a stream name otherwise (a directory of
+ * that name, `test/`, is no reason to refuse it); see readSource.
+ */
 export function classifySource(source: string): "stdin" | "url" | "name" | "file" {
   if (source === "-") return "stdin";
   if (/^https?:\/\//i.test(source)) return "url";
@@ -186,6 +195,14 @@ async function fetchSource(url: string, max: number, options: ReadSourceOptions)
   };
 }
 
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false; // missing or unreadable: readFileCapped says which
+  }
+}
+
 /** Reads one SOURCE into memory, then lets `options.accept` refuse it. */
 export async function readSource(source: string, options: ReadSourceOptions = {}): Promise<SourceBytes> {
   const read = await readSourceBytes(source, options);
@@ -203,11 +220,14 @@ async function readSourceBytes(source: string, options: ReadSourceOptions): Prom
     case "url":
       return fetchSource(source, max, options);
     case "name": {
-      // A file of that name wins over a stream name, so `validate stable` on a local file works.
-      try {
-        return { name: source, bytes: await readFileCapped(source, max), file: source };
-      } catch (error) {
-        if (!(error instanceof BootstreamError && error.code === "NOT_FOUND")) throw error;
+      // A file of that name wins over a stream name, so `validate stable` on a local file works;
+      // a directory of that name does not (`test/` in a checkout is no stream file).
+      if (!options.bareNameIsStream && !(await isDirectory(source))) {
+        try {
+          return { name: source, bytes: await readFileCapped(source, max), file: source };
+        } catch (error) {
+          if (!(error instanceof BootstreamError && error.code === "NOT_FOUND")) throw error;
+        }
       }
       return fetchSource(streamUrl(source, options.streamBaseUrl), max, options);
     }
