@@ -13,6 +13,7 @@
  * its name (disk damage, someone's edit) is removed and reported, never served; the server
  * then verifies each object's content as it does what it reads from the store.
  */
+
 import { type FileHandle, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
@@ -21,6 +22,7 @@ import { writeFileAtomic } from "../files/atomic.ts";
 import { sha256Hex } from "../files/hash.ts";
 import { createExclusive, openForReadNoFollow } from "../files/open.ts";
 import { currentProcess, identityAlive } from "../files/owner.ts";
+import type { Stream } from "../schema/stream.ts";
 import { isServableKey } from "./verify.ts";
 
 /** Largest object kept (the store's own objects are capped lower). */
@@ -59,6 +61,8 @@ export type CachedEntry = z.infer<typeof entrySchema>;
 export interface LoadedObject extends CachedEntry {
   key: string;
   body: Buffer;
+  /** Set once verified: a pointer's parsed stream. */
+  stream?: Stream;
 }
 
 export interface CacheDirLoad {

@@ -106,6 +106,7 @@ export class Catalog {
         loaded.lastModifiedMs,
       );
       if (loaded.pinnedId !== undefined) object.pinnedId = loaded.pinnedId;
+      if (loaded.stream !== undefined) object.stream = loaded.stream;
       const slot = this.newSlot(loaded.key);
       slot.known = true;
       this.place(loaded.key, slot, object);
@@ -294,6 +295,7 @@ export class Catalog {
         }
         const object = servedObject(key, body, sha256, stored.etag, Date.now());
         if (!verified.listed) object.unlisted = true;
+        if (verified.stream !== undefined) object.stream = verified.stream;
         this.replace(key, slot, object);
       }
       this.settle(slot);

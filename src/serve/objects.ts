@@ -3,8 +3,10 @@
  * brotli encodings made once per version; plus content negotiation. The catalog
  * (catalog.ts) decides which version is current.
  */
+
 import { promisify } from "node:util";
 import { brotliCompress, constants, gzip } from "node:zlib";
+import type { Stream } from "../schema/stream.ts";
 
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
@@ -36,6 +38,8 @@ export interface ServedObject {
   unlisted?: boolean;
   /** For a pointer: the pinned copy it equals, once known (stable for these bytes). */
   pinnedId?: string;
+  /** A pointer's parsed stream, from its verification (never parsed again). */
+  stream?: Stream;
 }
 
 /** Bodies smaller than this are sent as they are: compression would not pay for itself. */

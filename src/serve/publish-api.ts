@@ -17,7 +17,7 @@ import { BootstreamError } from "../errors.ts";
 import { type EntityTag, parseEntityTags, quoteEtag } from "../net/etag.ts";
 import { checkStreamName } from "../publish/layout.ts";
 import { type PointerPrecondition, type PublishOptions, publishStream } from "../publish/publish.ts";
-import { decodeDocument } from "../schema/parse.ts";
+import { parseDocumentAs } from "../schema/parse.ts";
 import type { Store } from "../storage/store.ts";
 import { type HttpReply, jsonReply } from "./respond.ts";
 import type { WriteRoute } from "./routes.ts";
@@ -152,8 +152,10 @@ export async function handlePublish(
   const body = await readBody(req, api.maxBodyBytes, api.bodyTimeoutMs);
   const given = route.kind === "publish-put" ? route.name : (query.get("name") ?? undefined);
   const name = given === undefined ? undefined : checkStreamName(given);
-  checkBodyName(body, name);
-  const result = await publishStream(api.store, body, {
+  // Parsed once: publishStream lints, canonicalises and stores this very document.
+  const document = parseDocumentAs("stream", body);
+  checkBodyName(document.data.stream, name);
+  const result = await publishStream(api.store, document, {
     ...api.publish,
     ...(name !== undefined ? { name } : {}),
     ...(query.get("force") === "true" ? { force: true } : {}),
@@ -166,19 +168,9 @@ export async function handlePublish(
   });
 }
 
-/**
- * The body's `stream` must be the name the request publishes under. Only the field is read
- * here; the whole body is validated by the publish path (which also applies the name rule
- * to the field when no name is given).
- */
-function checkBodyName(body: Buffer, name: string | undefined): void {
+/** The body's `stream` must be the name the request publishes under. */
+function checkBodyName(field: unknown, name: string | undefined): void {
   if (name === undefined) return;
-  let field: unknown;
-  try {
-    field = (decodeDocument(body).value as { stream?: unknown } | null)?.stream;
-  } catch {
-    return; // not JSON: the publish path reports it with its position
-  }
   if (typeof field === "string" && field !== name) {
     throw new BootstreamError(
       "USAGE",

@@ -13,7 +13,6 @@ import { historyKey, pointerKey, signatureKey } from "../publish/layout.ts";
 import type { PublishOptions } from "../publish/publish.ts";
 import { releasesByArchitecture } from "../query/releases.ts";
 import { isStreamName } from "../schema/names.ts";
-import { checkDocument } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import { withDeadline } from "../storage/deadline.ts";
 import type { Store } from "../storage/store.ts";
@@ -72,7 +71,6 @@ export class StreamServer {
   private readonly cacheControl: Record<FileClass, string>;
   private readonly revalidateMs: number;
   private readonly targets = new WeakMap<Readonly<Record<string, string>>, FileTarget>();
-  private readonly parsedStreams = new WeakMap<ServedObject, Stream | null>();
   private readonly parsedHistory = new WeakMap<ServedObject, PageHistoryEntry[]>();
   private readonly pages = new WeakMap<ServedObject, { historyEtag: string; html: string }>();
   private listing: { at: number; value: Promise<StreamSummary[]> } | undefined;
@@ -173,10 +171,11 @@ export class StreamServer {
     const verified: LoadedObject[] = [];
     for (const loaded of objects) {
       try {
-        const { listed } = await verifyObject(loaded.key, loaded.body, loaded.sha256, async (name) =>
+        const { listed, stream } = await verifyObject(loaded.key, loaded.body, loaded.sha256, async (name) =>
           histories.get(name),
         );
-        if (listed) verified.push(loaded); // an unlisted copy is read again from the store
+        // An unlisted copy is read again from the store.
+        if (listed) verified.push(stream === undefined ? loaded : { ...loaded, stream });
       } catch (error) {
         this.metrics.damagedObject(objectKind(loaded.key));
         this.options.logger.log("warn", "cache directory entry dropped", {
@@ -394,14 +393,9 @@ export class StreamServer {
     return { object, entries };
   }
 
+  /** A pointer's stream, as its verification parsed it (every object is verified before it is held). */
   private streamOf(object: ServedObject): Stream | undefined {
-    let stream = this.parsedStreams.get(object);
-    if (stream === undefined) {
-      const check = checkDocument(object.body, { kind: "stream" });
-      stream = check.issues.length === 0 ? (check.data as Stream) : null;
-      this.parsedStreams.set(object, stream);
-    }
-    return stream ?? undefined;
+    return object.stream;
   }
 
   private async streamPage({ params, label }: RouteRequest): Promise<HttpReply> {

@@ -3,10 +3,12 @@
  * key must hold what publishing writes there. A failed check is damage (IO): the catalog
  * keeps serving the previous verified version, and the damage is logged and counted.
  */
+
 import { BootstreamError, toBootstreamError } from "../errors.ts";
 import { parseHistory } from "../publish/history.ts";
 import { isStreamName } from "../schema/names.ts";
 import { checkDocument } from "../schema/parse.ts";
+import type { Stream } from "../schema/stream.ts";
 import type { PageHistoryEntry } from "./page.ts";
 import type { FileClass } from "./routes.ts";
 
@@ -34,6 +36,11 @@ export interface Verified {
    * id may then be given to other bytes). Such a copy is served, but not as immutable.
    */
   listed: boolean;
+  /**
+   * A pointer's stream, parsed once here and kept with the object (the download page reads
+   * it). Pinned copies are not kept parsed: thousands of them would hold their trees for nothing.
+   */
+  stream?: Stream;
 }
 
 /**
@@ -64,7 +71,7 @@ export async function verifyObject(
   }
   const check = checkDocument(body, { kind: "stream" });
   if (check.issues.length > 0) throw damaged(`is not a valid stream (${check.issues[0]?.message ?? ""})`);
-  if (kind !== "pinned") return { listed: true };
+  if (kind !== "pinned") return { listed: true, stream: check.data as Stream };
   const m = /^streams\/([^/]+)\/([^/]+)\.json$/.exec(key);
   if (m === null) return { listed: false };
   const entry = (await historyOf(m[1] as string))?.find((e) => e.id === m[2]);
