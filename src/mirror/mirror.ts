@@ -18,6 +18,7 @@
  */
 import { lstat, mkdir, realpath, rm } from "node:fs/promises";
 import { basename, dirname, relative, sep } from "node:path";
+import { z } from "zod";
 import type { Lexemes } from "../canonical/parse.ts";
 import { type DownloadProgress, downloadArtifact } from "../download/download.ts";
 import { prepareDirectory, readOwnFile } from "../download/files.ts";
@@ -92,11 +93,14 @@ const STREAMS_DIR = "streams";
 /** A stream document is ~60 KB; an old copy larger than this is not compared, just replaced. */
 const OLD_COPY_MAX_BYTES = 32 * 1024 * 1024;
 
-interface Known {
-  sha256: string;
-  size: number;
-  mtimeMs: number;
-}
+/** One verified file in the mirror's state (.bootstream-mirror.json): path -> what it was. */
+const knownSchema = z.object({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  mtimeMs: z.number().finite(),
+});
+const stateSchema = z.record(z.string(), knownSchema);
+type Known = z.infer<typeof knownSchema>;
 
 /** The URL's path segments under DIR, with no way out of DIR. */
 function segmentsOf(directory: string, url: string, pointer: string): { segments: string[]; path: string } {
@@ -215,23 +219,14 @@ async function readState(path: string, warn: (message: string) => void): Promise
   } catch {
     return ignore("not JSON");
   }
-  if (typeof data !== "object" || data === null || Array.isArray(data)) return ignore("not a JSON object");
-  for (const [key, value] of Object.entries(data)) {
-    const v = value as Partial<Known> | null;
-    if (
-      typeof v !== "object" ||
-      v === null ||
-      typeof v.sha256 !== "string" ||
-      !/^[0-9a-f]{64}$/.test(v.sha256) ||
-      !Number.isSafeInteger(v.size) ||
-      (v.size as number) < 0 ||
-      !Number.isFinite(v.mtimeMs)
-    ) {
-      state.clear();
-      return ignore(`its entry ${JSON.stringify(key)} is malformed`);
-    }
-    state.set(key, { sha256: v.sha256, size: v.size as number, mtimeMs: v.mtimeMs as number });
+  const parsed = stateSchema.safeParse(data);
+  if (!parsed.success) {
+    const key = parsed.error.issues[0]?.path[0];
+    return ignore(
+      typeof key === "string" ? `its entry ${JSON.stringify(key)} is malformed` : "not a JSON object",
+    );
   }
+  for (const [key, known] of Object.entries(parsed.data)) state.set(key, known);
   return state;
 }
 

@@ -272,6 +272,25 @@ test("attack: corrupt state file -> ignored with a warning, every file verified"
   assert.ok(readFileSync(join(to, new URL(a).pathname.slice(1), "x.iso")).equals(one));
 });
 
+for (const [state, why] of [
+  ['{"m": {"sha256": "zz", "size": 1, "mtimeMs": 1}}', 'its entry "m" is malformed'],
+  [`{"m": {"sha256": "${"a".repeat(64)}", "size": -1, "mtimeMs": 1}}`, 'its entry "m" is malformed'],
+  [`[{"sha256": "${"a".repeat(64)}", "size": 1, "mtimeMs": 1}]`, "not a JSON object"],
+  ['"state"', "not a JSON object"],
+]) {
+  test(`attack: state file ${state.slice(0, 40)} -> checked by its schema, ignored: ${why}`, async () => {
+    const a = publish({ "x.iso": one });
+    const to = tempDir();
+    writeFileSync(join(to, ".bootstream-mirror.json"), state);
+    const run = await mirror(streamFile({ iso: { location: `${a}/x.iso`, sha256: sha(one) } }), to);
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(
+      run.stderr.includes(`.bootstream-mirror.json: ${why}; every file is verified again`),
+      run.stderr,
+    );
+  });
+}
+
 test("attack: state file is a symlink to a FIFO -> never opened (no hang), ignored with a warning", async () => {
   const a = publish({ "x.iso": one });
   const to = tempDir();
