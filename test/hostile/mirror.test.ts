@@ -277,7 +277,7 @@ for (const [state, why] of [
   [`{"m": {"sha256": "${"a".repeat(64)}", "size": -1, "mtimeMs": 1}}`, 'its entry "m" is malformed'],
   [`[{"sha256": "${"a".repeat(64)}", "size": 1, "mtimeMs": 1}]`, "not a JSON object"],
   ['"state"', "not a JSON object"],
-]) {
+] as const) {
   test(`attack: state file ${state.slice(0, 40)} -> checked by its schema, ignored: ${why}`, async () => {
     const a = publish({ "x.iso": one });
     const to = tempDir();
