@@ -1,7 +1,7 @@
 /** `bootstream serve`: the HTTP service over a published store. */
 import { Command, Option } from "commander";
-import { BootstreamError } from "../errors.ts";
 import { publicKeysOfSigningKey } from "../publish/signing-keys.ts";
+import { parseTokenFile } from "../schema/token.ts";
 import { checkStoreAtStart, openCacheDir, type RunningServer, startServer } from "../serve/lifecycle.ts";
 import { createLogger, LOG_LEVELS, type LogLevel } from "../serve/log.ts";
 import type { CommandKit } from "./context.ts";
@@ -21,29 +21,6 @@ interface ServeFlags extends StoreFlags {
   storeTimeout: number;
   pointerMaxAge: number;
   cacheDir?: string;
-}
-
-/**
- * One token per line (LF or CRLF); empty lines and # comments ignored. A token is what a
- * client sends after "Bearer ": visible ASCII, no whitespace. A line with spaces around or
- * inside is refused, not trimmed: the token an operator pasted would otherwise silently
- * differ from the one they hand out.
- */
-export function parseTokens(text: string, file: string): string[] {
-  const tokens: string[] = [];
-  const lines = text.replace(/\r?\n$/, "").split(/\r?\n/);
-  lines.forEach((line, i) => {
-    if (line === "" || line.startsWith("#")) return;
-    const where = `${file} line ${i + 1}`;
-    if (/^\s|\s$/.test(line))
-      throw new BootstreamError("USAGE", `${where}: a token must not have leading or trailing whitespace`);
-    if (/\s/.test(line)) throw new BootstreamError("USAGE", `${where}: a token must not contain whitespace`);
-    if (!/^[\x21-\x7e]+$/.test(line))
-      throw new BootstreamError("USAGE", `${where}: a token must be visible ASCII characters`);
-    tokens.push(line);
-  });
-  if (tokens.length === 0) throw new BootstreamError("USAGE", `${file} holds no token`);
-  return tokens;
 }
 
 export function registerServe(kit: CommandKit): Command {
@@ -117,7 +94,7 @@ Examples:
     .action((flags: ServeFlags) =>
       kit.run(false, async () => {
         const tokens = flags.tokenFile
-          ? parseTokens(
+          ? parseTokenFile(
               new TextDecoder().decode(await readLocalFile(flags.tokenFile, "token file")),
               flags.tokenFile,
             )

@@ -9,6 +9,7 @@ import { BootstreamError, type Issue, toPointer } from "../errors.ts";
 import { describeValue, valueAt } from "../schema/documents.ts";
 import { invalidDocumentError } from "../schema/parse.ts";
 import { quoted } from "../schema/text.ts";
+import { bearerTokenSchema } from "../schema/token.ts";
 
 /** Manifests and indexes: a stream image's is under 2 KiB; registries cap theirs at 4 MiB. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -58,8 +59,10 @@ export const manifestSchema = z.looseObject({
 export type ImageManifest = z.infer<typeof manifestSchema>;
 
 /** A bearer token goes into a header: printable ASCII only, so it cannot smuggle a line break. */
-const token = z.string().regex(/^[\x21-\x7e]{1,16384}$/, { error: "a token of printable characters" });
-export const tokenAnswerSchema = z.looseObject({ token: token.optional(), access_token: token.optional() });
+export const tokenAnswerSchema = z.looseObject({
+  token: bearerTokenSchema.optional(),
+  access_token: bearerTokenSchema.optional(),
+});
 
 function issueOf(issue: z.core.$ZodIssue, root: unknown): Issue {
   const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
