@@ -1,9 +1,6 @@
 /** `bootstream lint [--previous OLD] NEW`: the policy gate for stream bumps. */
-import { readFile } from "node:fs/promises";
 import { Command } from "commander";
-import { BootstreamError } from "../errors.ts";
 import { lintContent } from "../lint/index.ts";
-import { DEFAULT_POLICY, type Policy, parsePolicy } from "../lint/policy.ts";
 import { printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
 import { readSource } from "../source/read.ts";
@@ -16,21 +13,8 @@ import {
   type TrustFlags,
   withTrustOptions,
 } from "./options.ts";
+import { policyFrom } from "./policy-file.ts";
 import { toJsonText } from "./render.ts";
-
-async function loadPolicy(path: string | undefined): Promise<Policy> {
-  if (path === undefined) return DEFAULT_POLICY;
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (cause) {
-    throw new BootstreamError("IO", `cannot read policy ${path}: ${(cause as Error).message}`, {
-      cause,
-      path,
-    });
-  }
-  return parsePolicy(text, path);
-}
 
 export function registerLint(kit: CommandKit): Command {
   const { ctx } = kit;
@@ -61,7 +45,7 @@ Examples:
           opts: { previous?: string; policy?: string; json?: boolean; streamBaseUrl?: string } & TrustFlags,
         ) =>
           kit.run(opts.json, async () => {
-            const policy = await loadPolicy(opts.policy);
+            const policy = await policyFrom(opts.policy);
             // The candidate is not published (nor signed) yet: the trust flags check --previous.
             const previous = opts.previous
               ? (await loadStream(opts.previous, streamSourceOptions(ctx, opts))).stream

@@ -4,12 +4,12 @@ import { BootstreamError } from "../errors.ts";
 import { DEFAULT_POLICY, parsePolicy } from "../lint/policy.ts";
 import { fsckStore } from "../publish/fsck.ts";
 import { publishFromGit } from "../publish/git-sync.ts";
+import { readHistory } from "../publish/history.ts";
 import { checkStreamName, pointerKey } from "../publish/layout.ts";
 import {
   type PublishOptions,
   type PublishResult,
   publishStream,
-  readHistory,
   rollbackStream,
 } from "../publish/publish.ts";
 import { publicKeysOfSigningKey } from "../publish/signing-keys.ts";

@@ -4,8 +4,9 @@
  */
 import { describeDifference } from "../canonical/compare.ts";
 import { escapePointerToken, toPointer } from "../errors.ts";
-import { compareVersions } from "../generate/platforms.ts";
 import { findArtifacts, listImages } from "../query/index.ts";
+import { architectureReleases } from "../query/releases.ts";
+import { compareVersions } from "../query/versions.ts";
 import { acceptDocument, checkDocument, type ParsedDocument } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import { DEFAULT_POLICY, hostAllowed, type Policy, type RuleId } from "./policy.ts";
@@ -19,12 +20,6 @@ export interface Violation {
 export interface LintOptions {
   previous?: Stream;
   policy?: Policy;
-}
-
-function releasesOf(stream: Stream, arch: string): string[] {
-  const entry = stream.architectures[arch];
-  if (entry === undefined) return [];
-  return [...new Set(Object.values(entry.artifacts).map((p) => p.release))].sort(compareVersions);
 }
 
 /** Checks that need only the new stream. */
@@ -67,7 +62,7 @@ function checkStream(stream: Stream, policy: Policy, report: (v: Violation) => v
         });
       }
     }
-    const releases = new Set(releasesOf(stream, arch));
+    const releases = new Set(architectureReleases(stream, arch));
     for (const image of listImages(stream, { architecture: arch }))
       if (image.release) releases.add(image.release);
     if (releases.size > 1) {
@@ -122,8 +117,8 @@ function checkAgainst(
       dropped("no-dropped-architecture", base, `architecture ${arch}`);
       continue;
     }
-    const oldNewest = releasesOf(previous, arch).at(-1);
-    const newNewest = releasesOf(stream, arch).at(-1);
+    const oldNewest = architectureReleases(previous, arch).at(-1);
+    const newNewest = architectureReleases(stream, arch).at(-1);
     if (
       oldNewest &&
       newNewest &&

@@ -7,13 +7,13 @@
  * (so `oci stream-info` needs no layer). Reproducible: fixed tar headers, gzip without a
  * timestamp, created = the stream's last-modified, so the same stream gives the same digests.
  */
-import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { ANY } from "../canonical/layout.ts";
 import { writeCanonical } from "../canonical/write.ts";
 import { BootstreamError } from "../errors.ts";
+import { sha256Digest } from "../files/hash.ts";
 import { streamConfigMap } from "../kube/configmap.ts";
-import { releasesOf } from "../publish/history.ts";
+import { newestReleases } from "../query/releases.ts";
 import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import type { Stream } from "../schema/stream.ts";
 import { writeTar } from "./tar.ts";
@@ -71,7 +71,7 @@ export interface StreamImage {
 export function blobOf(mediaType: string, bytes: Buffer): Blob {
   return {
     mediaType,
-    digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}`,
+    digest: sha256Digest(bytes),
     size: bytes.byteLength,
     bytes,
   };
@@ -125,8 +125,8 @@ export function buildStreamImage(
     mtime,
   );
   const layer = blobOf(MEDIA_TYPES.layer, gzipSync(tar, { level: 9 }));
-  const diffId = `sha256:${createHash("sha256").update(tar).digest("hex")}`;
-  const releases = stableJson(releasesOf(stream));
+  const diffId = sha256Digest(tar);
+  const releases = stableJson(newestReleases(stream));
   const labels = {
     "io.openshift.release.operator": "true",
     [ANNOTATIONS.stream]: name,

@@ -42,15 +42,18 @@
  */
 import type { Key } from "openpgp";
 import { BootstreamError } from "../errors.ts";
+import { sha256Hex } from "../files/hash.ts";
 import { lintDocument, type Violation } from "../lint/index.ts";
 import type { Policy } from "../lint/policy.ts";
+import { newestReleases } from "../query/releases.ts";
+import { formatTimestamp } from "../schema/common.ts";
 import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import { acceptDocument, checkDocument, type ParsedDocument, parseDocumentAs } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import type { Signer } from "../signature/index.ts";
-import { sha256Hex } from "../storage/fs.ts";
 import type { Leftover, Store, StoredObject } from "../storage/store.ts";
-import { type History, type HistoryEntry, parseHistory, releasesOf, serializeHistory } from "./history.ts";
+import { backoff, changedSince, updateWithRetry } from "../storage/update.ts";
+import { type HistoryEntry, readHistory, updateHistory } from "./history.ts";
 import { checkStreamName, historyKey, pinnedIdFor, pinnedKey, pointerKey, signatureKey } from "./layout.ts";
 
 /**
@@ -141,11 +144,6 @@ function streamDocument(content: string | Uint8Array | ParsedDocument): ParsedDo
   return doc;
 }
 
-/** Whether a CONFLICT came from `key` really changing (not from a held lock, say). */
-async function changedSince(store: Store, key: string, version: string | null | undefined): Promise<boolean> {
-  return ((await store.head(key)) ?? null) !== (version ?? null);
-}
-
 /**
  * Whether `signature` is a good signature of `bytes`. Without the signer's keys only its
  * presence can be known, which is what `trustPresence` answers then.
@@ -167,30 +165,6 @@ async function signatureGood(
   }
 }
 
-export async function readHistory(
-  store: Store,
-  name: string,
-): Promise<{ history: History; etag: string | null }> {
-  const object = await store.get(historyKey(name));
-  if (object === undefined) return { history: { stream: name, entries: [] }, etag: null };
-  // parseHistory names damage as such (IO), never as a problem of the stream being published.
-  return { history: parseHistory(object.body, `${store.location} ${historyKey(name)}`), etag: object.etag };
-}
-
-/** Replaces a mutable object whatever its version (used for signatures of mutable files). */
-async function overwrite(store: Store, key: string, body: Uint8Array): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const current = await store.head(key);
-    try {
-      await store.putIfMatch(key, body, current ?? null);
-      return;
-    } catch (error) {
-      const conflict = error instanceof BootstreamError && error.code === "CONFLICT";
-      if (!conflict || attempt >= 8 || !(await changedSince(store, key, current))) throw error;
-    }
-  }
-}
-
 /**
  * A pinned copy published unsigned, interrupted before its signature, or whose `.asc` does
  * not verify, gets a signature now (a good one is kept: caches hold it as immutable).
@@ -205,13 +179,9 @@ async function ensurePinnedSigned(
   if (options.signer === undefined) return;
   const existing = await store.get(signatureKey(key));
   if (await signatureGood(bytes, existing?.body, options.signerKeys, true)) return;
-  await overwrite(store, signatureKey(key), encoder.encode(await options.signer.sign(bytes)));
+  const signature = encoder.encode(await options.signer.sign(bytes));
+  await updateWithRetry(store, signatureKey(key), () => signature);
   if (existing !== undefined) repaired.push(signatureKey(key));
-}
-
-/** A short random pause: a crowd of racing publishers spreads out instead of re-colliding in lockstep. */
-function backoff(attempt: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.random() * Math.min(2 + attempt, 20)));
 }
 
 /** Rounds a signature sync rides out while its file keeps changing under concurrent writers. */
@@ -305,41 +275,13 @@ async function pinCopy(
     written.createdCopy = key;
     await options.afterStep?.("pinned");
     if (options.signer) {
-      await overwrite(store, signatureKey(key), encoder.encode(await options.signer.sign(bytes)));
+      const signature = encoder.encode(await options.signer.sign(bytes));
+      await updateWithRetry(store, signatureKey(key), () => signature);
       await options.afterStep?.("signature");
     }
     return { id, reused: false };
   }
   throw new BootstreamError("CONFLICT", `too many pinned copies for ${stream.metadata["last-modified"]}`);
-}
-
-/** Conflicts a history update rides out: each one means another writer made progress. */
-const HISTORY_ATTEMPTS = 100;
-
-/**
- * Applies `change` to history.json by compare-and-swap, re-reading and re-applying it when a
- * concurrent writer got there first (their change stays). `change` returns undefined when
- * there is nothing to do. True when this call wrote.
- */
-async function updateHistory(
-  store: Store,
-  name: string,
-  change: (history: History) => History | undefined,
-): Promise<boolean> {
-  for (let attempt = 0; ; attempt++) {
-    const { history, etag } = await readHistory(store, name);
-    const next = change(history);
-    if (next === undefined) return false;
-    try {
-      await store.putIfMatch(historyKey(name), serializeHistory(next), etag);
-      return true;
-    } catch (error) {
-      const conflict = error instanceof BootstreamError && error.code === "CONFLICT";
-      if (!conflict || attempt >= HISTORY_ATTEMPTS || !(await changedSince(store, historyKey(name), etag)))
-        throw error;
-      await backoff(attempt);
-    }
-  }
 }
 
 /** Step 3: adds the entry to history (newest first), merging with concurrent writers. */
@@ -385,7 +327,7 @@ export async function syncPointerSignature(
       // An unsigned copy must not keep the signature of an earlier pointer.
       if (current !== undefined) await store.delete(key);
     } else if (current === undefined || Buffer.compare(current.body, signature.body) !== 0) {
-      await overwrite(store, key, signature.body);
+      await updateWithRetry(store, key, () => signature.body);
       if (current !== undefined && !repaired.includes(key)) repaired.push(key);
     }
     if ((await store.head(pointerKey(name))) === pointer.etag) return;
@@ -563,8 +505,8 @@ function historyEntry(
     "last-modified": stream.metadata["last-modified"],
     sha256,
     size: bytes.byteLength,
-    releases: releasesOf(stream),
-    published: `${(options.now?.() ?? new Date()).toISOString().slice(0, 19)}Z`,
+    releases: newestReleases(stream),
+    published: formatTimestamp(options.now?.() ?? new Date()),
   };
 }
 
