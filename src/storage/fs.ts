@@ -31,12 +31,10 @@ import {
   unlink,
 } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { z } from "zod";
 import { BootstreamError } from "../errors.ts";
 import { syncDirectory } from "../files/atomic.ts";
 import { sha256Hex } from "../files/hash.ts";
-
-/** Transitional: publish/publish.ts and cli/publish.ts still import it from here (issue 14). */
-export { sha256Hex };
 
 import { HOST, processAlive } from "../files/owner.ts";
 import {
@@ -438,6 +436,15 @@ export class FsStore implements Store {
   }
 }
 
+/**
+ * What a lock file records about its writer. The host is printed in messages and a lock file
+ * is store data: only a host name passes.
+ */
+const lockOwnerSchema = z.object({
+  pid: z.number().int().positive(),
+  host: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/),
+});
+
 async function readLockOwner(path: string): Promise<Leftover["owner"]> {
   let text: string;
   try {
@@ -455,15 +462,8 @@ async function readLockOwner(path: string): Promise<Leftover["owner"]> {
   // Older releases wrote just the pid.
   if (/^\d+$/.test(text)) return { pid: Number(text), host: HOST };
   try {
-    const value = JSON.parse(text) as { pid?: unknown; host?: unknown };
-    // The host is printed in messages: a lock file is store data, so only a host name passes.
-    if (
-      Number.isInteger(value.pid) &&
-      (value.pid as number) > 0 &&
-      typeof value.host === "string" &&
-      /^[A-Za-z0-9.-]{1,253}$/.test(value.host)
-    )
-      return { pid: value.pid as number, host: value.host };
+    const owner = lockOwnerSchema.safeParse(JSON.parse(text));
+    if (owner.success) return owner.data;
   } catch {
     /* not recorded */
   }
