@@ -1,6 +1,7 @@
 /** `bootstream publish|history|rollback|fsck`: the published store of streams. */
 import { Command } from "commander";
 import { BootstreamError } from "../errors.ts";
+import { sha256Hex } from "../files/hash.ts";
 import { DEFAULT_POLICY, parsePolicy } from "../lint/policy.ts";
 import { fsckStore } from "../publish/fsck.ts";
 import { publishFromGit } from "../publish/git-sync.ts";
@@ -15,7 +16,6 @@ import {
 import { publicKeysOfSigningKey } from "../publish/signing-keys.ts";
 import { printable } from "../schema/text.ts";
 import { readSource } from "../source/read.ts";
-import { sha256Hex } from "../storage/fs.ts";
 import type { CliContext, CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
 import { collectList, integerOption, keysFrom, readLocalFile, signerFrom, sourceOptions } from "./options.ts";

@@ -33,6 +33,3 @@ export const KNOWN_PLATFORMS = [
 export function isKnownPlatform(name: string): boolean {
   return (KNOWN_PLATFORMS as readonly string[]).includes(name);
 }
-
-/** Transitional (issue 14): the home is query/versions.ts; lint/index.ts still imports it from here. */
-export { compareVersions } from "../query/versions.ts";

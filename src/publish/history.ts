@@ -33,12 +33,6 @@ export type History = z.infer<typeof historySchema>;
 const LAYOUT = layoutOf(historySchema);
 
 /**
- * Transitional (issue 14): the home is query/releases.ts (`newestReleases`); publish/publish.ts
- * and oci/image.ts still import it from here under this name.
- */
-export { newestReleases as releasesOf } from "../query/releases.ts";
-
-/**
  * A history read back from a store. Publishing wrote it, so a history that does not parse is
  * damage in the store (IO), never a problem of the stream being published.
  */

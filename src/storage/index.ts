@@ -10,8 +10,6 @@ export async function openStore(location: string, options: S3StoreOptions = {}):
   return new S3Store(location, options);
 }
 
-/** Transitional (issue 14): the home is files/hash.ts; test/publish.test.ts still imports it from here. */
-export { sha256Hex } from "../files/hash.ts";
 export { FsStore } from "./fs.ts";
 export type { S3StoreOptions } from "./s3.ts";
 export type { PutOptions, Store, StoredObject } from "./store.ts";
