@@ -1,6 +1,5 @@
 /** A stream SOURCE read for commands that carry it on (oci, configmap): verified, parsed and canonical. */
 
-import { toCanonicalJSON } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import { loadDocument } from "../source/load.ts";
 import type { CommandKit } from "./context.ts";
@@ -13,6 +12,6 @@ export async function canonicalStream(
   flags: { streamBaseUrl?: string } & TrustFlags,
 ): Promise<{ stream: Stream; text: string }> {
   const { document } = await loadDocument(source, { ...streamSourceOptions(kit.ctx, flags), kind: "stream" });
-  const stream = document.data as Stream;
-  return { stream, text: toCanonicalJSON(stream, { kind: "stream", indent: document.indent ?? 4 }) };
+  // The canonical text parsing already made (its own indent, its number lexemes).
+  return { stream: document.data as Stream, text: document.canonical };
 }
