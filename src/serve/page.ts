@@ -2,16 +2,10 @@
  * The download web page: plain server-rendered HTML and CSS (no JavaScript needed),
  * readable on a phone. Everything comes from the query functions the CLI uses.
  */
+import type { HistoryEntry } from "../publish/history.ts";
 import { type ArtifactRef, listArtifacts, listImages } from "../query/index.ts";
 import { isHttpUrl } from "../schema/common.ts";
 import type { Stream } from "../schema/stream.ts";
-
-export interface PageHistoryEntry {
-  id: string;
-  "last-modified": string;
-  releases: Record<string, string>;
-  sha256: string;
-}
 
 export interface StreamSummary {
   name: string;
@@ -197,7 +191,7 @@ function imageSections(stream: Stream, architecture: string): string {
 export function renderStreamPage(
   name: string,
   stream: Stream,
-  history: readonly PageHistoryEntry[],
+  history: readonly HistoryEntry[],
   signed: boolean,
 ): string {
   const arches = Object.keys(stream.architectures).sort();

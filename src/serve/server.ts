@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { resolve } from "node:path";
 import { BootstreamError, toBootstreamError } from "../errors.ts";
-import { parseHistory } from "../publish/history.ts";
+import { type HistoryEntry, parseHistory } from "../publish/history.ts";
 import { historyKey, pointerKey, signatureKey } from "../publish/layout.ts";
 import type { PublishOptions } from "../publish/publish.ts";
 import { releasesByArchitecture } from "../query/releases.ts";
@@ -23,7 +23,7 @@ import { readiness, StoreHealth } from "./health.ts";
 import type { Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { encodedBody, type ServedObject } from "./objects.ts";
-import { type PageHistoryEntry, renderIndexPage, renderStreamPage, type StreamSummary } from "./page.ts";
+import { renderIndexPage, renderStreamPage, type StreamSummary } from "./page.ts";
 import { handlePublish } from "./publish-api.ts";
 import {
   type ErrorContext,
@@ -71,7 +71,7 @@ export class StreamServer {
   private readonly cacheControl: Record<FileClass, string>;
   private readonly revalidateMs: number;
   private readonly targets = new WeakMap<Readonly<Record<string, string>>, FileTarget>();
-  private readonly parsedHistory = new WeakMap<ServedObject, PageHistoryEntry[]>();
+  private readonly parsedHistory = new WeakMap<ServedObject, HistoryEntry[]>();
   private readonly pages = new WeakMap<ServedObject, { historyEtag: string; html: string }>();
   private listing: { at: number; value: Promise<StreamSummary[]> } | undefined;
   private lastListing: StreamSummary[] | undefined;
@@ -158,7 +158,7 @@ export class StreamServer {
    * taken from the same cache.
    */
   private async seedFromCacheDir({ cache, objects }: NonNullable<ServeOptions["cacheDir"]>): Promise<void> {
-    const histories = new Map<string, PageHistoryEntry[]>();
+    const histories = new Map<string, HistoryEntry[]>();
     for (const loaded of objects) {
       const m = /^streams\/([^/]+)\/history\.json$/.exec(loaded.key);
       if (m === null) continue;
@@ -381,7 +381,7 @@ export class StreamServer {
 
   private async historyEntries(
     name: string,
-  ): Promise<{ object: ServedObject | undefined; entries: PageHistoryEntry[] }> {
+  ): Promise<{ object: ServedObject | undefined; entries: HistoryEntry[] }> {
     const { object } = await this.catalog.get(historyKey(name));
     if (object === undefined) return { object, entries: [] };
     let entries = this.parsedHistory.get(object);

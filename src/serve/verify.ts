@@ -5,11 +5,10 @@
  */
 
 import { BootstreamError, toBootstreamError } from "../errors.ts";
-import { parseHistory } from "../publish/history.ts";
+import { type HistoryEntry, parseHistory } from "../publish/history.ts";
 import { isStreamName } from "../schema/names.ts";
 import { checkDocument } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
-import type { PageHistoryEntry } from "./page.ts";
 import type { FileClass } from "./routes.ts";
 
 export type ObjectKind = FileClass | "signature";
@@ -52,7 +51,7 @@ export async function verifyObject(
   key: string,
   body: Buffer,
   sha256: string,
-  historyOf: (name: string) => Promise<readonly PageHistoryEntry[] | undefined>,
+  historyOf: (name: string) => Promise<readonly HistoryEntry[] | undefined>,
 ): Promise<Verified> {
   const damaged = (why: string) => new BootstreamError("IO", `${key} in the store ${why}`, { path: key });
   const kind = objectKind(key);
