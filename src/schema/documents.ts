@@ -27,6 +27,12 @@ export interface KindSpec {
   readonly writeLayout: Layout;
   /** Indent used when a document of this kind is written from scratch. */
   readonly defaultIndent: number;
+  /**
+   * Whether the canonical text ends with a newline: Go's encoders (and the FCOS tools) end
+   * with one; coreos-assembler writes meta.json with Python's json.dump(indent=4), which never
+   * does, so a real meta.json is canonical as cosa wrote it.
+   */
+  readonly finalNewline: boolean;
 }
 
 export const KINDS: Readonly<Record<DocumentKind, KindSpec>> = {
@@ -37,6 +43,7 @@ export const KINDS: Readonly<Record<DocumentKind, KindSpec>> = {
     layout: layoutOf(streamSchema),
     writeLayout: layoutOf(streamSchema),
     defaultIndent: 4,
+    finalNewline: true,
   },
   release: {
     kind: "release",
@@ -45,6 +52,7 @@ export const KINDS: Readonly<Record<DocumentKind, KindSpec>> = {
     layout: layoutOf(releaseSchema),
     writeLayout: layoutOf(releaseSchema),
     defaultIndent: 2,
+    finalNewline: true,
   },
   "release-index": {
     kind: "release-index",
@@ -53,6 +61,7 @@ export const KINDS: Readonly<Record<DocumentKind, KindSpec>> = {
     layout: layoutOf(releaseIndexSchema),
     writeLayout: layoutOf(releaseIndexSchema),
     defaultIndent: 2,
+    finalNewline: true,
   },
   updates: {
     kind: "updates",
@@ -61,6 +70,7 @@ export const KINDS: Readonly<Record<DocumentKind, KindSpec>> = {
     layout: layoutOf(updatesSchema),
     writeLayout: layoutOf(updatesSchema),
     defaultIndent: 2,
+    finalNewline: true,
   },
   "build-meta": {
     kind: "build-meta",
@@ -69,6 +79,7 @@ export const KINDS: Readonly<Record<DocumentKind, KindSpec>> = {
     layout: layoutOf(buildMetaSchema),
     writeLayout: PRESERVE,
     defaultIndent: 4,
+    finalNewline: false,
   },
 };
 
@@ -78,9 +89,12 @@ export function isDocumentKind(value: string): value is DocumentKind {
   return (DOCUMENT_KINDS as readonly string[]).includes(value);
 }
 
-/** Tells the kind from the top-level shape; undefined when nothing matches. */
+/**
+ * Tells the kind from the top-level shape; undefined when nothing matches, or when the shape
+ * is one of the foreign formats (detectForeignFormat), which are no kind of bootstream's.
+ */
 export function detectKind(value: unknown): DocumentKind | undefined {
-  if (!isPlainObject(value)) return undefined;
+  if (!isPlainObject(value) || detectForeignFormat(value) !== undefined) return undefined;
   if ("architectures" in value) {
     if ("release" in value) return "release";
     const arches = value.architectures;
@@ -110,7 +124,75 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Picks the kind: the one asked for, else the detected one, else UNKNOWN_KIND. */
+/**
+ * Documents of the CoreOS world that are not a kind bootstream reads, recognised by shape so
+ * that kind detection names them instead of misreading them (the pre-4.8 installer file was
+ * taken for a build meta.json with 20 field errors):
+ *
+ * - the 2019 update hints of fedora-coreos-streams: a single top-level `updates` holding
+ *   `barriers`, `deadends` and `rollouts`, replaced in September 2019 by updates/<stream>.json
+ *   with `stream`, `metadata` and `releases` (the "updates" kind);
+ * - the installer's marketplace file (openshift/installer data/data/coreos/marketplace-rhcos.json):
+ *   `{ARCH: {azure: …}}`, per architecture the content of a stream's
+ *   `rhel-coreos-extensions.marketplace`;
+ * - the pre-4.8 installer format (openshift/installer data/data/rhcos.json up to 4.7): one
+ *   build's `amis`, `baseURI`, `buildid` and `images`, which predates stream metadata.
+ *
+ * Messages about them start with FOREIGN_FORMAT_PREFIX (kind detection's UNKNOWN_KIND).
+ */
+export const FOREIGN_FORMAT_PREFIX = "not a document kind bootstream reads";
+
+export type ForeignFormat = "updates-2019" | "installer-marketplace" | "installer-pre-4.8";
+
+const ARCH_NAME = /^[a-z][a-z0-9_]*$/;
+const MARKETPLACE_PLATFORMS = new Set(["azure"]);
+
+/** Which foreign format `value` is, by its top-level shape; undefined for anything else. */
+export function detectForeignFormat(value: unknown): ForeignFormat | undefined {
+  if (!isPlainObject(value)) return undefined;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && isPlainObject(value.updates)) return "updates-2019";
+  if ("baseURI" in value && "buildid" in value && "images" in value) return "installer-pre-4.8";
+  if (
+    keys.length > 0 &&
+    keys.every((arch) => {
+      const entry = value[arch];
+      return (
+        ARCH_NAME.test(arch) &&
+        isPlainObject(entry) &&
+        Object.keys(entry).length > 0 &&
+        Object.keys(entry).every((platform) => MARKETPLACE_PLATFORMS.has(platform))
+      );
+    })
+  )
+    return "installer-marketplace";
+  return undefined;
+}
+
+const DESCRIPTIONS: Record<ForeignFormat, string> = {
+  "updates-2019":
+    "this is the 2019 update-hints format of fedora-coreos-streams (a single top-level " +
+    '"updates" with barriers, deadends and rollouts), replaced in September 2019 by ' +
+    "updates/<stream>.json with stream, metadata and releases (kind updates)",
+  "installer-marketplace":
+    "this is the installer's marketplace file (openshift/installer marketplace-rhcos.json: " +
+    "per architecture, the content of a stream's rhel-coreos-extensions.marketplace), not a " +
+    "document of its own; a stream carries it under architectures.<arch>.rhel-coreos-extensions.marketplace",
+  "installer-pre-4.8":
+    "this is the pre-4.8 installer format (openshift/installer data/data/rhcos.json up to 4.7: " +
+    "amis, baseURI, buildid, images of one build), not a stream nor a build meta.json; " +
+    "`bootstream convert legacy` converts it into a stream",
+};
+
+/** The message kind detection gives for a foreign format. */
+export function foreignFormatMessage(format: ForeignFormat): string {
+  return `${FOREIGN_FORMAT_PREFIX}: ${DESCRIPTIONS[format]}`;
+}
+
+/**
+ * Picks the kind: the one asked for, else the detected one, else UNKNOWN_KIND (naming the
+ * foreign format when it is one).
+ */
 export function resolveKind(value: unknown, requested?: DocumentKind): DocumentKind {
   if (requested !== undefined) return requested;
   if (!isPlainObject(value)) {
@@ -124,6 +206,11 @@ export function resolveKind(value: unknown, requested?: DocumentKind): DocumentK
         ],
       },
     );
+  }
+  const foreign = detectForeignFormat(value);
+  if (foreign !== undefined) {
+    const message = foreignFormatMessage(foreign);
+    throw new BootstreamError("UNKNOWN_KIND", message, { path: "", issues: [{ pointer: "", message }] });
   }
   const kind = detectKind(value);
   if (kind === undefined) {
@@ -298,4 +385,9 @@ function nonFiniteNumbers(root: unknown, lexemes: Lexemes): Issue[] {
     }
   }
   return out.sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : 0));
+}
+
+/** Whether an issue's message is kind detection's (UNKNOWN_KIND), not a field's. */
+export function isUnknownKindMessage(message: string): boolean {
+  return message.startsWith(UNKNOWN_KIND_PREFIX) || message.startsWith(FOREIGN_FORMAT_PREFIX);
 }
