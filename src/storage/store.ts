@@ -4,7 +4,7 @@
  * - a reader sees a whole object or none, never a partial write;
  * - `putNew` creates only (CONFLICT if the key exists);
  * - `putIfMatch` replaces only the version the caller read (compare-and-swap, CONFLICT otherwise).
- * The one contract test suite (test/store-contract.ts) runs unchanged against both.
+ * The one contract test suite (test/helpers/store-contract.ts) runs unchanged against both.
  */
 import { BootstreamError } from "../errors.ts";
 import { isSafeFileName } from "../schema/names.ts";
