@@ -10,9 +10,9 @@ import { BootstreamError, type Issue } from "../errors.ts";
 import type { BuildMeta } from "./build-meta.ts";
 import {
   type DocumentKind,
+  isUnknownKindMessage,
   KINDS,
   resolveKind,
-  UNKNOWN_KIND_PREFIX,
   type ValidateOptions,
   validateValue,
 } from "./documents.ts";
@@ -120,7 +120,8 @@ export function checkDocument(input: DocumentInput, options: ParseOptions = {}):
 export function invalidDocumentError(issues: readonly Issue[], name?: string): BootstreamError {
   const first = issues[0];
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
-  const code = first?.message.startsWith(UNKNOWN_KIND_PREFIX) ? "UNKNOWN_KIND" : "INVALID_DOCUMENT";
+  const code =
+    first !== undefined && isUnknownKindMessage(first.message) ? "UNKNOWN_KIND" : "INVALID_DOCUMENT";
   const where = name === undefined ? "" : `${name}: `;
   return new BootstreamError(
     code,
@@ -202,6 +203,8 @@ export function canonicalize(doc: Canonicalizable, options: { indent?: number } 
   return writeCanonical(doc.data, spec.writeLayout, {
     indent: options.indent ?? doc.indent ?? spec.defaultIndent,
     lexemes: doc.lexemes ?? NO_LEXEMES,
+    // As the producer writes it: cosa's json.dump(indent=4) ends meta.json without a newline.
+    finalNewline: spec.finalNewline,
   });
 }
 
