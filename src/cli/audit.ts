@@ -7,9 +7,8 @@ import { printable } from "../schema/text.ts";
 import { defaultStateDir } from "../source/trust-state.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { collectList, deadlinesFrom, keysFrom, streamKeyFiles } from "./options.ts";
+import { collectList, deadlinesFrom, keysFrom, storeFrom, streamKeyFiles } from "./options.ts";
 import { toJsonText } from "./render.ts";
-import { storeFrom } from "./store-options.ts";
 
 interface AuditFlags {
   store?: string;

@@ -7,13 +7,13 @@ import { readSource } from "../source/read.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
 import {
+  policyFrom,
   sourceOptions,
   streamBaseUrlOption,
   streamSourceOptions,
   type TrustFlags,
   withTrustOptions,
 } from "./options.ts";
-import { policyFrom } from "./policy-file.ts";
 import { toJsonText } from "./render.ts";
 
 export function registerLint(kit: CommandKit): Command {

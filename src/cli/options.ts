@@ -2,9 +2,12 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { MAX_INDENT } from "../canonical/write.ts";
 import { BootstreamError } from "../errors.ts";
+import { DEFAULT_POLICY, type Policy, parsePolicy } from "../lint/policy.ts";
 import type { Deadlines } from "../net/http.ts";
 import { type ReadSourceOptions, readFileCapped, type SourceBytes } from "../source/read.ts";
 import type { TrustOptions, TrustVerdict } from "../source/trusted.ts";
+import { openStore } from "../storage/index.ts";
+import type { Store } from "../storage/store.ts";
 import { type CliContext, writeLine } from "./context.ts";
 
 /** Keys, policies and token files are kilobytes; a keyring of many keys stays far below this. */
@@ -224,4 +227,33 @@ export function streamSourceOptions(
       await (await check)(source);
     },
   };
+}
+
+/** The policy in `path` (`--policy` of lint, publish and serve; YAML or JSON), or the default policy. */
+export async function policyFrom(path: string | undefined): Promise<Policy> {
+  if (path === undefined) return DEFAULT_POLICY;
+  return parsePolicy(new TextDecoder().decode(await readLocalFile(path, "policy")), path);
+}
+
+/** The --store / --s3-endpoint options of commands that work on a published store. */
+export interface StoreFlags {
+  store: string;
+  s3Endpoint?: string;
+}
+
+export function withStoreOptions(command: Command): Command {
+  return command
+    .requiredOption(
+      "--store <location>",
+      "a directory, or s3://BUCKET/PREFIX (credentials from the usual AWS environment variables)",
+    )
+    .addOption(new Option("--s3-endpoint <url>", "S3-compatible endpoint (env AWS_ENDPOINT_URL)"));
+}
+
+export function storeFrom(ctx: CliContext, flags: StoreFlags): Promise<Store> {
+  const endpoint = flags.s3Endpoint ?? ctx.env.AWS_ENDPOINT_URL;
+  return openStore(flags.store, {
+    ...(endpoint ? { endpoint } : {}),
+    ...(ctx.env.AWS_REGION ? { region: ctx.env.AWS_REGION } : {}),
+  });
 }

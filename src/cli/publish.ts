@@ -2,7 +2,6 @@
 import { Command } from "commander";
 import { BootstreamError } from "../errors.ts";
 import { sha256Hex } from "../files/hash.ts";
-import { DEFAULT_POLICY, parsePolicy } from "../lint/policy.ts";
 import { fsckStore } from "../publish/fsck.ts";
 import { publishFromGit } from "../publish/git-sync.ts";
 import { readHistory } from "../publish/history.ts";
@@ -18,9 +17,19 @@ import { printable } from "../schema/text.ts";
 import { readSource } from "../source/read.ts";
 import type { CliContext, CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { collectList, integerOption, keysFrom, readLocalFile, signerFrom, sourceOptions } from "./options.ts";
+import {
+  collectList,
+  integerOption,
+  keysFrom,
+  policyFrom,
+  readLocalFile,
+  type StoreFlags,
+  signerFrom,
+  sourceOptions,
+  storeFrom,
+  withStoreOptions,
+} from "./options.ts";
 import { renderTable, toJsonText } from "./render.ts";
-import { type StoreFlags, storeFrom, withStoreOptions } from "./store-options.ts";
 
 interface PublishFlags extends StoreFlags {
   name?: string;
@@ -47,9 +56,7 @@ function reportRepairs(ctx: CliContext, result: PublishResult): void {
 }
 
 async function publishOptions(kit: CommandKit, flags: PublishFlags): Promise<PublishOptions> {
-  const policy = flags.policy
-    ? parsePolicy(new TextDecoder().decode(await readLocalFile(flags.policy, "policy")), flags.policy)
-    : DEFAULT_POLICY;
+  const policy = await policyFrom(flags.policy);
   const signer = await signerFrom(kit.ctx, flags.signKey);
   return {
     policy,

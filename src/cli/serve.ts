@@ -6,9 +6,16 @@ import { checkStoreAtStart, openCacheDir, type RunningServer, startServer } from
 import { createLogger, LOG_LEVELS, type LogLevel } from "../serve/log.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { integerOption, readLocalFile, secondsOption, signerFrom } from "./options.ts";
-import { policyFrom } from "./policy-file.ts";
-import { type StoreFlags, storeFrom, withStoreOptions } from "./store-options.ts";
+import {
+  integerOption,
+  policyFrom,
+  readLocalFile,
+  type StoreFlags,
+  secondsOption,
+  signerFrom,
+  storeFrom,
+  withStoreOptions,
+} from "./options.ts";
 
 interface ServeFlags extends StoreFlags {
   host: string;
