@@ -5,12 +5,12 @@
  * parsed with schemas, blob paths are built only from strict digests, and only regular files
  * of bounded size are read (a FIFO or a link to /dev/zero would otherwise hang or fill memory).
  */
-import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { type FileHandle, lstat, mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
 import { BootstreamError } from "../errors.ts";
 import { writeFileAtomic } from "../files/atomic.ts";
+import { sha256Digest } from "../files/hash.ts";
 import {
   type Descriptor,
   DIGEST_PATTERN,
@@ -143,7 +143,7 @@ export async function readLayoutBlob(dir: string, d: Descriptor, max: number, wh
       "CHECKSUM_MISMATCH",
       `${what} ${d.digest} in ${dir} is ${bytes.byteLength} bytes, its descriptor says ${d.size}`,
     );
-  const actual = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  const actual = sha256Digest(bytes);
   if (actual !== d.digest)
     throw new BootstreamError("CHECKSUM_MISMATCH", `${what} ${d.digest} in ${dir} hashes to ${actual}`);
   return { mediaType: d.mediaType, digest: d.digest, size: bytes.byteLength, bytes };

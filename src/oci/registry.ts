@@ -10,8 +10,8 @@
  * (https only unless --tls-verify=false), and credentials go to the registry's own origin
  * and to an https token realm, never anywhere else.
  */
-import { createHash } from "node:crypto";
 import { BootstreamError } from "../errors.ts";
+import { sha256Digest } from "../files/hash.ts";
 import { type Deadlines, type HttpReply, httpRequest } from "../net/http.ts";
 import {
   type Descriptor,
@@ -76,10 +76,6 @@ export interface RegistryOptions extends Deadlines {
   password?: string;
   /** Upload blobs larger than this in PATCH chunks of this size (0: monolithic). */
   chunkSize?: number;
-}
-
-function sha256Digest(bytes: Uint8Array): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
 /** Parses `Bearer realm="...",service="...",scope="..."`. */

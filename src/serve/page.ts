@@ -2,8 +2,10 @@
  * The download web page: plain server-rendered HTML and CSS (no JavaScript needed),
  * readable on a phone. Everything comes from the query functions the CLI uses.
  */
+
 import type { HistoryEntry } from "../publish/history.ts";
 import { type ArtifactRef, listArtifacts, listImages } from "../query/index.ts";
+import { architectureReleases } from "../query/releases.ts";
 import { isHttpUrl } from "../schema/common.ts";
 import type { Stream } from "../schema/stream.ts";
 
@@ -198,7 +200,7 @@ export function renderStreamPage(
   const refs = listArtifacts(stream);
   const sections = arches.map((arch) => {
     const mine = refs.filter((r) => r.architecture === arch);
-    const releases = [...new Set(mine.map((r) => r.release))].join(", ");
+    const releases = architectureReleases(stream, arch).join(", ");
     return `<section id="${escapeHtml(arch)}">
 <h2>${escapeHtml(arch)} <small class="meta">${escapeHtml(releases)}</small></h2>
 ${artifactRows(name, mine)}

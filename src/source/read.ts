@@ -7,6 +7,7 @@ import { open, stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { BootstreamError } from "../errors.ts";
 import { type Deadlines, type HttpReply, httpRequest } from "../net/http.ts";
+import { isStreamName } from "../schema/names.ts";
 import { printable } from "../schema/text.ts";
 
 /** Streams are ~60 KB; anything this large is not stream metadata. */
@@ -46,8 +47,6 @@ export interface SourceBytes {
   file?: string;
 }
 
-const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
 /**
  * What kind of SOURCE a string is. A "name" (a bare word such as `stable`) is read as a local
  * file when a regular file of that name exists, and as a stream name otherwise (a directory of
@@ -56,7 +55,7 @@ const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export function classifySource(source: string): "stdin" | "url" | "name" | "file" {
   if (source === "-") return "stdin";
   if (/^https?:\/\//i.test(source)) return "url";
-  if (STREAM_NAME.test(source) && !source.endsWith(".json")) return "name";
+  if (isStreamName(source) && !source.endsWith(".json")) return "name";
   return "file";
 }
 
