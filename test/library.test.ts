@@ -1,17 +1,70 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { before, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as api from "../src/index.ts";
+import { tempDir } from "./helpers/fixtures.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const PACKAGE = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+  scripts: Record<string, string>;
+  exports: unknown;
+};
+/** tsx's loader by absolute URL, so a consumer outside the repository can run TypeScript. */
+const TSX = import.meta.resolve("tsx");
+
+/**
+ * Builds the library from these sources into a temporary package and returns a consumer directory
+ * whose node_modules/bootstream is that package: nothing is written inside the repository.
+ * The package has the project's "exports" and the build is `build:lib` with --outdir moved;
+ * its node_modules is the project's, so the external dependencies resolve as in an install.
+ */
+function buildPackage(): { root: string; consumer: string } {
+  const root = tempDir("bootstream-library-");
+  const pkg = join(root, "bootstream");
+  mkdirSync(pkg);
+  const buildLib = PACKAGE.scripts["build:lib"];
+  assert.ok(buildLib?.startsWith("esbuild "), "package.json build:lib runs esbuild");
+  const args = buildLib
+    .split(" ")
+    .slice(1)
+    .map((arg) => (arg.startsWith("--outdir=") ? `--outdir=${join(pkg, "dist/lib")}` : arg));
+  execFileSync(join(ROOT, "node_modules/.bin/esbuild"), args, { cwd: ROOT, stdio: "inherit" });
+  execFileSync(
+    join(ROOT, "node_modules/.bin/tsc"),
+    ["-p", join(ROOT, "tsconfig.build.json"), "--outDir", join(pkg, "dist/types")],
+    { cwd: ROOT, stdio: "inherit" },
+  );
+  writeFileSync(
+    join(pkg, "package.json"),
+    JSON.stringify({ name: "bootstream", type: "module", exports: PACKAGE.exports }),
+  );
+  symlinkSync(join(ROOT, "node_modules"), join(pkg, "node_modules"), "dir");
+  const consumer = join(root, "consumer");
+  mkdirSync(join(consumer, "node_modules"), { recursive: true });
+  writeFileSync(
+    join(consumer, "package.json"),
+    JSON.stringify({ name: "consumer", type: "module", private: true }),
+  );
+  symlinkSync(pkg, join(consumer, "node_modules/bootstream"), "dir");
+  // The README examples read examples/*.json relative to where they run.
+  symlinkSync(join(ROOT, "examples"), join(consumer, "examples"), "dir");
+  // The consumer's type checks see Node's declarations as an installed project would.
+  symlinkSync(join(ROOT, "node_modules/@types"), join(consumer, "node_modules/@types"), "dir");
+  return { root, consumer };
+}
 
 describe("library API", () => {
-  // `import "bootstream"` resolves to the built library: make sure it is built from these sources.
+  let root = "";
+  let consumer = "";
+  // `import "bootstream"` resolves to a library built from these sources, in a temporary package.
   before(() => {
-    execFileSync("npm", ["run", "--silent", "build:lib"], { cwd: ROOT, stdio: "inherit" });
+    ({ root, consumer } = buildPackage());
+  });
+  after(() => {
+    if (root) rmSync(root, { recursive: true, force: true });
   });
 
   it("exports the documented functions", () => {
@@ -33,12 +86,10 @@ describe("library API", () => {
     const block = /## Library[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
     assert.ok(block, "README has a ts example under ## Library");
     assert.match(block, /from "bootstream"/);
-    // Inside the package root, so `import "bootstream"` resolves through package.json "exports".
-    const dir = join(ROOT, "test-output");
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, "readme-example.ts");
+    // In a consumer package, so `import "bootstream"` resolves through node_modules and "exports".
+    const file = join(consumer, "readme-example.ts");
     writeFileSync(file, block);
-    const out = execFileSync(process.execPath, ["--import", "tsx", file], { cwd: ROOT, encoding: "utf8" });
+    const out = execFileSync(process.execPath, ["--import", TSX, file], { cwd: consumer, encoding: "utf8" });
     const [iso] = api.findArtifacts(api.parseStream(readFileSync(join(ROOT, "examples/fcos-stable.json"))), {
       architecture: "x86_64",
       platform: "metal",
@@ -55,11 +106,9 @@ describe("library API", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
     const block = /### Pinning boot images in an installer[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
     assert.ok(block, "README has the installer example");
-    const dir = join(ROOT, "test-output");
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, "readme-installer-example.ts");
+    const file = join(consumer, "readme-installer-example.ts");
     writeFileSync(file, block.replace("data/coreos/rhcos.json", "examples/rhcos-4.16.json"));
-    const out = execFileSync(process.execPath, ["--import", "tsx", file], { cwd: ROOT, encoding: "utf8" });
+    const out = execFileSync(process.execPath, ["--import", TSX, file], { cwd: consumer, encoding: "utf8" });
     const stream = api.parseStream(readFileSync(join(ROOT, "examples/rhcos-4.16.json")));
     const ami = api.findImage(stream, { architecture: "x86_64", platform: "aws", region: "eu-west-1" }).image;
     assert.equal(
@@ -69,9 +118,8 @@ describe("library API", () => {
   });
 
   it("type-checks a strict TypeScript consumer against the published declarations", () => {
-    // dist/types is built by `npm ci` (npm run build:types); a consumer sees only that and dist/lib.
-    const dir = join(ROOT, "test-output", "consumer");
-    mkdirSync(dir, { recursive: true });
+    // The temporary package's dist/types and dist/lib are all a consumer sees.
+    const dir = consumer;
     writeFileSync(
       join(dir, "tsconfig.json"),
       JSON.stringify({
@@ -82,7 +130,6 @@ describe("library API", () => {
           strict: true,
           noEmit: true,
           types: ["node"],
-          typeRoots: ["../../node_modules/@types"],
         },
         files: ["consumer.ts"],
       }),
@@ -98,7 +145,7 @@ findImage(stream, { architecture: "x86_64", platform: "aws", region: 1 });
 console.log(id);
 `,
     );
-    execFileSync(join(ROOT, "node_modules/.bin/tsc"), ["-p", dir], { cwd: ROOT, encoding: "utf8" });
+    execFileSync(join(ROOT, "node_modules/.bin/tsc"), ["-p", dir], { cwd: dir, encoding: "utf8" });
   });
 
   it("throws BootstreamError with a code and pointer for invalid input", () => {
