@@ -25,8 +25,8 @@ function buildPackage(): { root: string; consumer: string } {
   const root = tempDir("bootstream-library-");
   const pkg = join(root, "bootstream");
   mkdirSync(pkg);
-  const buildLib = PACKAGE.scripts["build:lib"];
-  assert.ok(buildLib?.startsWith("esbuild "), "package.json build:lib runs esbuild");
+  const buildLib = PACKAGE.scripts["build:lib"] ?? "";
+  assert.ok(buildLib.startsWith("esbuild "), "package.json build:lib runs esbuild");
   const args = buildLib
     .split(" ")
     .slice(1)
