@@ -1,13 +1,13 @@
 /**
  * The download page in a real headless browser: Debian's Chromium driven by playwright-core
  * against bootstream serve on 127.0.0.1, with the real FCOS stable stream published.
- * Screenshots land in test-output/ for a person to look at.
+ * Screenshots land in a temporary directory for a person to look at: the test reports where.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { type Browser, chromium } from "playwright-core";
 import { publishStream } from "../src/publish/publish.ts";
 import { type RunningServer, startServer } from "../src/serve/lifecycle.ts";
@@ -16,7 +16,8 @@ import { FsStore } from "../src/storage/index.ts";
 import { fixtureText, tempDir } from "./helpers/fixtures.ts";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const OUT = fileURLToPath(new URL("../test-output/", import.meta.url));
+/** Outside the repository: tests write nothing there. */
+const OUT = tempDir("bootstream-page-shots-");
 
 describe("download page in headless Chromium", () => {
   let server: RunningServer;
@@ -40,14 +41,13 @@ describe("download page in headless Chromium", () => {
         "--disable-sync",
       ],
     });
-    mkdirSync(OUT, { recursive: true });
   });
   after(async () => {
     await browser?.close();
     await server?.close();
   });
 
-  it("renders every architecture of the FCOS stream with artifacts, digests, signatures, AMIs and the GCP image", async () => {
+  it("renders every architecture of the FCOS stream with artifacts, digests, signatures, AMIs and the GCP image", async (t) => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const response = await page.goto(`${server.url}/streams/stable/`);
     assert.equal(response?.status(), 200);
@@ -70,7 +70,8 @@ describe("download page in headless Chromium", () => {
     const ami = x86.locator("tr", { hasText: "us-east-1" });
     assert.equal(await ami.locator("td").nth(1).textContent(), "ami-01695f9dc8000aeb8");
     assert.match((await x86.textContent()) ?? "", /fedora-coreos-44-20260707-3-1-gcp-x86-64/);
-    await page.screenshot({ path: `${OUT}serve-page-desktop.png`, fullPage: false });
+    await page.screenshot({ path: join(OUT, "serve-page-desktop.png"), fullPage: false });
+    t.diagnostic(`screenshot: ${join(OUT, "serve-page-desktop.png")}`);
     await page.close();
   });
 
@@ -88,7 +89,7 @@ describe("download page in headless Chromium", () => {
     await page.close();
   });
 
-  it("works without JavaScript and is readable on a phone", async () => {
+  it("works without JavaScript and is readable on a phone", async (t) => {
     const context = await browser.newContext({
       javaScriptEnabled: false,
       viewport: { width: 390, height: 844 },
@@ -108,7 +109,8 @@ describe("download page in headless Chromium", () => {
       (await page.evaluate("getComputedStyle(document.body).fontSize")) as string,
     );
     assert.ok(fontSize >= 14);
-    await page.screenshot({ path: `${OUT}serve-page-phone.png` });
+    await page.screenshot({ path: join(OUT, "serve-page-phone.png") });
+    t.diagnostic(`screenshot: ${join(OUT, "serve-page-phone.png")}`);
     const index = await context.newPage();
     await index.goto(`${server.url}/`);
     assert.deepEqual(await index.$$eval("tbody tr td:first-child a", (as) => as.map((a) => a.textContent)), [
