@@ -20,6 +20,7 @@ import { S3Store } from "../src/storage/s3.ts";
 import { runBootstream, startServe } from "./helpers/cli.ts";
 import { fixtureJson, fixtureText, tempDir } from "./helpers/fixtures.ts";
 import { freshBucket, s3Endpoint } from "./helpers/s3.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests mutate deep fixture JSON.
 type Json = Record<string, any>;
@@ -304,14 +305,12 @@ describe("serve over a local directory store", () => {
     await (await fetch(`${server.url}/streams/stable.json`)).arrayBuffer(); // warm the cache
     const run = await runBootstream(["publish", file, "--store", root]);
     assert.equal(run.code, 0, run.stderr);
-    const published = Date.now();
-    for (;;) {
-      const res = await fetch(`${server.url}/streams/stable.json`);
-      const body = await res.text();
-      if (body.includes("2026-07-23T00:00:00Z")) break;
-      assert.ok(Date.now() - published < 1000, "served within a second");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    // Polled: a client has no event for "the cache now holds the new stream"; the deadline is the claim.
+    await waitFor(
+      async () =>
+        (await (await fetch(`${server.url}/streams/stable.json`)).text()).includes("2026-07-23T00:00:00Z"),
+      { timeoutMs: 1000, intervalMs: 50, what: "the new stream served within a second" },
+    );
   });
 
   it("refuses with 4xx: a lint failure, malformed JSON, an oversized body, a slow body; and keeps serving", async () => {
@@ -377,7 +376,10 @@ describe("bootstream serve (process)", () => {
     const root = tempDir("bootstream-serve-proc-");
     const store = new FsStore(root);
     await publishStream(store, OLD_TEXT);
-    const { proc, url } = await startServe(root, { tokenFileText: `# publishers\n${TOKEN}\n` });
+    const { proc, url } = await startServe(root, {
+      tokenFileText: `# publishers\n${TOKEN}\n`,
+      logLevel: "info",
+    });
     const page = await fetch(`${url}/streams/stable/`);
     assert.equal(page.status, 200);
     await page.arrayBuffer();
@@ -386,21 +388,22 @@ describe("bootstream serve (process)", () => {
     const socket = connect(Number(port), "127.0.0.1");
     await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
     const body = Buffer.from(STABLE_TEXT);
-    socket.write(
-      `PUT /streams/stable.json?force=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: ${body.byteLength}\r\nConnection: close\r\n\r\n`,
-    );
-    socket.write(body.subarray(0, 1000));
-    await new Promise((r) => setTimeout(r, 200));
-    proc.child.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 200));
     let response = "";
     socket.on("data", (c: Buffer) => {
       response += c.toString();
     });
     const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    // `Expect: 100-continue`: the server's "100 Continue" says the request is in flight there.
+    socket.write(
+      `PUT /streams/stable.json?force=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: ${body.byteLength}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
+    );
+    await waitFor(() => response.startsWith("HTTP/1.1 100 "), { timeoutMs: 10_000, what: "100 Continue" });
+    socket.write(body.subarray(0, 1000));
+    proc.child.kill("SIGTERM");
+    await proc.waitFor(/shutting down/, 10_000);
     socket.write(body.subarray(1000));
     await closed;
-    assert.match(response, /^HTTP\/1\.1 201 /);
+    assert.match(response, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 201 /);
     const result = await proc.done;
     // Ended by SIGTERM after the graceful drain: 143 (issue 11 point 8), the in-flight publish completed.
     assert.equal(result.code, 143, result.stderr);
