@@ -27,7 +27,7 @@ import { decodeDocument, parseStream } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import { printable, quoted } from "../schema/text.ts";
 import { keyFingerprints, readPublicKeys, verifyDetached } from "../signature/index.ts";
-import { checkMaxAge, checkNotAhead, lastModifiedIn, parseDuration } from "../trust/freshness.ts";
+import { checkMaxAge, checkNotAhead, lastModifiedOfValue, parseDuration } from "../trust/freshness.ts";
 import { checkMirrorRewrite, isUpstreamCopyName, upstreamCopyNames } from "../trust/mirror-rewrite.ts";
 import {
   HISTORY_MAX_BYTES,
@@ -129,12 +129,24 @@ async function verifySource(
       "--stream-signature, --state-dir and --allow-rollback need --stream-key (the keys that may sign the stream): only verified streams are checked against the trust state",
     );
   if (signed) Object.assign(verdict, await findValidSignature(source, sha256, keys, trust, read));
-  checkStreamNamed(source, signed);
+  // Decoded once for the checks below (the command then parses the bytes as its document).
+  let decoded: { value: unknown } | undefined;
+  const value = () => {
+    if (decoded === undefined) {
+      try {
+        decoded = { value: decodeDocument(source.bytes).value };
+      } catch {
+        decoded = { value: undefined }; // not JSON: the checks that need it say so
+      }
+    }
+    return decoded.value;
+  };
+  checkStreamNamed(source, value(), signed);
   const stateDir = signed ? (trust.stateDir ?? defaultStateDir()) : false;
   const maxAgeMs = typeof trust.maxAge === "string" ? parseDuration(trust.maxAge) : trust.maxAge;
   if (maxAgeMs === undefined && stateDir === false) return verdict;
 
-  const lastModified = lastModifiedOf(source);
+  const lastModified = lastModifiedOf(source, value());
   verdict.lastModified = lastModified;
   const now = trust.now?.() ?? new Date();
   checkNotAhead(source.name, lastModified, now);
@@ -161,8 +173,8 @@ async function verifySource(
  * RFC 3339 (what Date.parse would also take, "2099-01-01" or "Feb 1, 2099", is read in local
  * time or not at all by other clients, and would be remembered before the command refuses it).
  */
-function lastModifiedOf(source: SourceBytes): string {
-  const lastModified = lastModifiedIn(source.bytes);
+function lastModifiedOf(source: SourceBytes, value: unknown): string {
+  const lastModified = lastModifiedOfValue(value);
   if (lastModified === undefined || !isRfc3339(lastModified))
     throw new BootstreamError(
       "INVALID_DOCUMENT",
@@ -228,15 +240,9 @@ function streamNamedBy(source: SourceBytes): string | undefined {
  * names the stream, the document must be that stream, before its timestamp is remembered
  * for this place.
  */
-function checkStreamNamed(source: SourceBytes, signed: boolean): void {
+function checkStreamNamed(source: SourceBytes, value: unknown, signed: boolean): void {
   const expected = streamNamedBy(source);
   if (expected === undefined) return;
-  let value: unknown;
-  try {
-    value = decodeDocument(source.bytes).value;
-  } catch {
-    return; // not JSON: the freshness checks or the command say so
-  }
   const actual = (value as { stream?: unknown } | null)?.stream;
   if (typeof actual !== "string" || actual === expected) return;
   throw new BootstreamError(

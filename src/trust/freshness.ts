@@ -118,6 +118,11 @@ export function lastModifiedIn(bytes: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
+  return lastModifiedOfValue(value);
+}
+
+/** lastModifiedIn for a value already decoded. */
+export function lastModifiedOfValue(value: unknown): string | undefined {
   const metadata = (value as { metadata?: unknown } | null)?.metadata;
   const lastModified = (metadata as { "last-modified"?: unknown } | null | undefined)?.["last-modified"];
   return typeof lastModified === "string" ? lastModified : undefined;
