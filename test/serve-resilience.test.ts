@@ -20,6 +20,7 @@ import {
   type TimedAnswer,
   timedGet,
 } from "./helpers/serve-process.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const sha = (b: string | Buffer) => createHash("sha256").update(b).digest("hex");
 const OLD = fixtureText("fcos-stable-stream-2020.json");
@@ -81,7 +82,12 @@ describe("serve over a directory store that goes away", () => {
     }
     assert.equal((await timedGet(`${url}/readyz`)).status, 200);
     renameSync(store, `${store}.away`);
-    await new Promise((r) => setTimeout(r, 1500)); // the heartbeat notices
+    // The heartbeat notices; polled, as /readyz is the only place that says so.
+    await waitFor(async () => JSON.parse((await timedGet(`${url}/readyz`)).body).status === "degraded", {
+      timeoutMs: 5000,
+      intervalMs: 50,
+      what: "/readyz to say degraded",
+    });
   });
 
   it("keeps serving every object it verified, same bytes and ETag, and says it is degraded", async () => {
@@ -170,15 +176,29 @@ describe("serve over a store that is back, damaged, or changed", () => {
     const first = await timedGet(`${url}/streams/stable.json`);
     // Someone writes garbage over the pointer: it is not served, the verified one is.
     writeFileSync(join(store, "streams/stable.json"), '{"stream": "stable", "broken": ');
-    await new Promise((r) => setTimeout(r, 300));
+    // Polled until the server has revalidated and counted the damage (a request drives revalidation).
+    await waitFor(
+      async () => {
+        await timedGet(`${url}/streams/stable.json`);
+        const metrics = (await timedGet(`${url}/metrics`)).body;
+        return metricValue(metrics, 'bootstream_damaged_objects_total{kind="pointer"}') >= 1;
+      },
+      { timeoutMs: 5000, intervalMs: 50, what: "the damaged pointer to be counted" },
+    );
     const during = await timedGet(`${url}/streams/stable.json`);
     assert.equal(during.status, 200);
     assert.equal(during.etag, first.etag);
     // A damaged history is logged and counted, never silently skipped.
     const history = readFileSync(join(store, "streams/stable/history.json"));
     writeFileSync(join(store, "streams/stable/history.json"), "not json");
-    await new Promise((r) => setTimeout(r, 300));
-    await timedGet(`${url}/streams/stable/history.json`);
+    await waitFor(
+      async () => {
+        await timedGet(`${url}/streams/stable/history.json`);
+        const metrics = (await timedGet(`${url}/metrics`)).body;
+        return metricValue(metrics, 'bootstream_damaged_objects_total{kind="history"}') >= 1;
+      },
+      { timeoutMs: 5000, intervalMs: 50, what: "the damaged history to be counted" },
+    );
     const metrics = (await timedGet(`${url}/metrics`)).body;
     assert.ok(metricValue(metrics, 'bootstream_damaged_objects_total{kind="pointer"}') >= 1, metrics);
     assert.ok(metricValue(metrics, 'bootstream_damaged_objects_total{kind="history"}') >= 1, metrics);
@@ -197,13 +217,11 @@ describe("serve over a store that is back, damaged, or changed", () => {
     // does not wait on the store); the new pointer follows within a revalidation or two.
     const wanted = `"${sha(readFileSync(join(store, "streams/stable.json")))}"`;
     assert.notEqual(wanted, first.etag);
-    const deadline = Date.now() + 2000;
-    let after = await timedGet(`${url}/streams/stable.json`);
-    while (after.etag !== wanted && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      after = await timedGet(`${url}/streams/stable.json`);
-    }
-    assert.equal(after.etag, wanted);
+    await waitFor(async () => (await timedGet(`${url}/streams/stable.json`)).etag === wanted, {
+      timeoutMs: 2000,
+      intervalMs: 50,
+      what: `the new pointer ${wanted} served`,
+    });
     await stopProcess(proc);
   });
 });
