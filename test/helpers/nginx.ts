@@ -173,6 +173,8 @@ export async function startCacheProxy(origins: [string, string]): Promise<Runnin
       rmSync(prefix, { recursive: true, force: true });
     },
   };
+  // Polled with a deadline: nginx says nothing when it starts listening (it daemonizes its workers
+  // and logs only errors), so the port answering is the event.
   const deadline = Date.now() + 10_000;
   while (!(await portAnswers(port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
