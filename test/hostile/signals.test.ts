@@ -22,8 +22,7 @@ import { publishStream } from "../../src/publish/publish.ts";
 import { FsStore } from "../../src/storage/index.ts";
 import { type RunningBootstream, startBootstream, startServe } from "../helpers/cli.ts";
 import { fixtureJson, fixtureText, tempDir } from "../helpers/fixtures.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { elapse, waitFor } from "../helpers/wait.ts";
 
 /** The status a shell reports: the exit code, or 128 + the number of the signal that ended it. */
 function shellStatus(proc: RunningBootstream): Promise<{ status: number; at: number }> {
@@ -54,18 +53,34 @@ after(() => {
   for (const fd of fds) closeSync(fd);
 });
 
-/** Opens the FIFO's write end once a reader has it open (ENXIO until then); the reader then blocks in read. */
+/**
+ * Opens the FIFO's write end once a reader has it open (ENXIO until then); the reader then blocks
+ * in read. Polled: opening a FIFO's read end emits nothing another process can wait on.
+ */
 async function holdFifo(path: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
+  await waitFor(
+    () => {
+      try {
+        fds.push(openSync(path, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK));
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENXIO") throw error;
+        return false;
+      }
+    },
+    { timeoutMs: 20_000, intervalMs: 20, what: "bootstream to open the FIFO" },
+  );
+}
+
+/** Whether one of the process's threads is asleep in a pipe read (Linux: /proc/PID/task/TID/wchan). */
+function blockedInPipeRead(pid: number): boolean {
+  return readdirSync(`/proc/${pid}/task`).some((tid) => {
     try {
-      fds.push(openSync(path, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK));
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENXIO") throw error;
-      await sleep(50);
+      return /pipe_read|pipe_wait/.test(readFileSync(`/proc/${pid}/task/${tid}/wchan`, "utf8"));
+    } catch {
+      return false; // the thread ended meanwhile
     }
-  }
-  throw new Error("bootstream never opened the FIFO");
+  });
 }
 
 async function blockedOnFifo(): Promise<RunningBootstream> {
@@ -73,7 +88,13 @@ async function blockedOnFifo(): Promise<RunningBootstream> {
   execFileSync("mkfifo", [fifo]);
   const proc = start(["validate", fifo]);
   await holdFifo(fifo);
-  await sleep(200); // the read is now pending in the thread pool
+  // Polled until the read is pending in the thread pool: the kernel shows it, nothing emits it.
+  const pid = proc.child.pid ?? assert.fail("validate did not start");
+  await waitFor(() => blockedInPipeRead(pid), {
+    timeoutMs: 10_000,
+    intervalMs: 10,
+    what: "validate to block reading the FIFO",
+  });
   return proc;
 }
 
@@ -120,7 +141,9 @@ test("attack: fmt is interrupted while writing its temporary files -> exits 130,
       break;
     }
     proc.child.kill("SIGCONT");
-    await sleep(3);
+    // The sampling interval of this hunt (stop, look for a *.tmp, resume): the moment is the
+    // behaviour under test and no event marks it; the loop is bounded by its count.
+    await elapse(3);
   }
   assert.ok(caught, "never saw a temporary file");
   const { status } = await shellStatus(proc);
@@ -141,22 +164,34 @@ async function serveStore(): Promise<{ proc: RunningBootstream; url: string; sto
   await publishStream(store, fixtureText("fcos-stable-stream-2020.json"));
   const { proc, url } = await startServe(root, {
     tokenFileText: "token-for-signal-tests\n",
+    logLevel: "info",
     track: (p) => children.push(p),
   });
   return { proc, url, store };
 }
 
-/** Starts a publish whose body is only half sent, so the request is in flight. */
-async function halfSentPublish(url: string, body: Buffer): Promise<Socket> {
+/**
+ * Starts a publish whose body is only half sent, so the request is in flight: it asks
+ * `Expect: 100-continue` and returns once the server's "100 Continue" says it has the request.
+ * `response()` is everything the server has answered so far.
+ */
+async function halfSentPublish(
+  url: string,
+  body: Buffer,
+): Promise<{ socket: Socket; response: () => string }> {
   const socket = connect(Number(new URL(url).port), "127.0.0.1");
   sockets.add(socket);
+  let response = "";
+  socket.on("data", (c: Buffer) => {
+    response += c.toString();
+  });
   await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
   socket.write(
-    `PUT /streams/stable.json?force=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer token-for-signal-tests\r\nContent-Length: ${body.byteLength}\r\nConnection: close\r\n\r\n`,
+    `PUT /streams/stable.json?force=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer token-for-signal-tests\r\nContent-Length: ${body.byteLength}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
   );
+  await waitFor(() => response.startsWith("HTTP/1.1 100 "), { timeoutMs: 10_000, what: "100 Continue" });
   socket.write(body.subarray(0, 1000));
-  await sleep(200);
-  return socket;
+  return { socket, response: () => response };
 }
 
 test("attack: serve gets SIGTERM during a publish -> finishes the request, then exits 143", {
@@ -164,17 +199,13 @@ test("attack: serve gets SIGTERM during a publish -> finishes the request, then 
 }, async () => {
   const { proc, url, store } = await serveStore();
   const body = Buffer.from(fixtureText("fcos-stable-stream.json"));
-  const socket = await halfSentPublish(url, body);
-  proc.child.kill("SIGTERM");
-  await sleep(200);
-  let response = "";
-  socket.on("data", (c: Buffer) => {
-    response += c.toString();
-  });
+  const { socket, response } = await halfSentPublish(url, body);
   const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+  proc.child.kill("SIGTERM");
+  await proc.waitFor(/shutting down/, 10_000);
   socket.write(body.subarray(1000));
   await closed;
-  assert.match(response, /^HTTP\/1\.1 201 /);
+  assert.match(response(), /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 201 /);
   const { status } = await shellStatus(proc);
   assert.equal(status, 143, proc.output().stderr);
   assert.equal(new TextDecoder().decode((await store.get("streams/stable.json"))?.body), body.toString());
@@ -198,7 +229,7 @@ test("attack: a second signal while serve finishes in-flight requests -> it ends
   const { proc, url } = await serveStore();
   await halfSentPublish(url, Buffer.from(fixtureText("fcos-stable-stream.json")));
   proc.child.kill("SIGTERM");
-  await sleep(300);
+  await proc.waitFor(/shutting down/, 10_000);
   const sent = Date.now();
   proc.child.kill("SIGINT");
   const { status, at } = await shellStatus(proc);
@@ -207,10 +238,15 @@ test("attack: a second signal while serve finishes in-flight requests -> it ends
 });
 
 /** A peer that accepts connections and reads requests but never answers. */
-async function stalledPeer(): Promise<{ url: string; requests: () => number }> {
+async function stalledPeer(): Promise<{ url: string; requests: () => number; asked: Promise<void> }> {
   let requests = 0;
+  let onAsked = () => {};
+  const asked = new Promise<void>((resolve) => {
+    onAsked = resolve;
+  });
   const server = createServer(() => {
     requests++;
+    onAsked();
   });
   server.on("connection", (socket) => sockets.add(socket));
   servers.push(server);
@@ -218,12 +254,21 @@ async function stalledPeer(): Promise<{ url: string; requests: () => number }> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests: () => requests,
+    asked,
   };
 }
 
-async function whenAsked(peer: { requests: () => number }): Promise<void> {
-  for (let i = 0; i < 400 && peer.requests() === 0; i++) await sleep(50);
-  assert.ok(peer.requests() > 0, "bootstream never asked the peer");
+/** Resolves at the peer's first request; fails after 20 s. */
+async function whenAsked(peer: { asked: Promise<void> }): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("bootstream never asked the peer")), 20_000);
+  });
+  try {
+    await Promise.race([peer.asked, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 test("attack: download stuck on a peer that never answers gets SIGINT -> exits 130 within 2 s", {
