@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import { BootstreamError } from "../errors.ts";
+import { assertFails } from "../../test/helpers/errors.ts";
 import { parseStream } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import {
@@ -19,24 +19,14 @@ const fcos = fixture("fcos-stable-stream.json");
 const rhcos = fixture("rhcos-installer-stream.json");
 const FCOS = "44.20260707.3.1";
 
-/** Asserts a BootstreamError with this code (and pointer, when given). */
-function fails(fn: () => unknown, code: string, path?: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof BootstreamError, `expected a BootstreamError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    if (path !== undefined) assert.equal(e.path, path);
-    return true;
-  });
-}
-
 describe("getArchitecture", () => {
   test("returns the entry", () => {
     assert.equal(getArchitecture(fcos, "x86_64"), fcos.architectures.x86_64);
   });
   test("a missing one, or an inherited property name, is NOT_FOUND at /architectures", () => {
-    fails(() => getArchitecture(fcos, "riscv64"), "NOT_FOUND", "/architectures");
-    fails(() => getArchitecture(fcos, "toString"), "NOT_FOUND", "/architectures");
-    fails(() => getArchitecture(fcos, "__proto__"), "NOT_FOUND", "/architectures");
+    assertFails(() => getArchitecture(fcos, "riscv64"), "NOT_FOUND", "/architectures");
+    assertFails(() => getArchitecture(fcos, "toString"), "NOT_FOUND", "/architectures");
+    assertFails(() => getArchitecture(fcos, "__proto__"), "NOT_FOUND", "/architectures");
   });
 });
 
@@ -78,23 +68,23 @@ describe("findArtifacts", () => {
   });
 
   test("misses are NOT_FOUND with the pointer of the map that lacks the key", () => {
-    fails(() => findArtifacts(fcos, { architecture: "riscv64" }), "NOT_FOUND", "/architectures");
-    fails(
+    assertFails(() => findArtifacts(fcos, { architecture: "riscv64" }), "NOT_FOUND", "/architectures");
+    assertFails(
       () => findArtifacts(fcos, { architecture: "x86_64", platform: "nope" }),
       "NOT_FOUND",
       "/architectures/x86_64/artifacts",
     );
-    fails(
+    assertFails(
       () => findArtifacts(fcos, { architecture: "x86_64", platform: "metal", format: "vhd" }),
       "NOT_FOUND",
       "/architectures/x86_64/artifacts/metal/formats",
     );
-    fails(
+    assertFails(
       () => findArtifacts(fcos, { architecture: "x86_64", platform: "metal", format: "iso", kind: "kernel" }),
       "NOT_FOUND",
       "/architectures/x86_64/artifacts/metal/formats/iso",
     );
-    fails(
+    assertFails(
       () => findArtifacts(fcos, { architecture: "x86_64", platform: "qemu", kind: "rootfs" }),
       "NOT_FOUND",
       "/architectures/x86_64/artifacts",
@@ -144,7 +134,7 @@ describe("images", () => {
   });
 
   test("an image platform the architecture lacks is NOT_FOUND", () => {
-    fails(
+    assertFails(
       () => listImages(fcos, { architecture: "s390x", platform: "aws" }),
       "NOT_FOUND",
       "/architectures/s390x/images",
@@ -165,12 +155,12 @@ describe("images", () => {
     assert.equal(ami.region, "us-east-1");
     assert.equal(ami.release, FCOS);
     assert.match(ami.image ?? "", /^ami-/);
-    fails(() => findImage(fcos, { architecture: "x86_64", platform: "aws" }), "USAGE");
-    fails(
+    assertFails(() => findImage(fcos, { architecture: "x86_64", platform: "aws" }), "USAGE");
+    assertFails(
       () => findImage(fcos, { architecture: "x86_64", platform: "aws", region: "mars-1" }),
       "NOT_FOUND",
       "/architectures/x86_64/images/aws/regions",
     );
-    fails(() => findImage(fcos, { architecture: "x86_64", platform: "azure" }), "NOT_FOUND");
+    assertFails(() => findImage(fcos, { architecture: "x86_64", platform: "azure" }), "NOT_FOUND");
   });
 });
