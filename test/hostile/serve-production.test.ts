@@ -28,6 +28,7 @@ import { type RunningBootstream, runBootstream, startBootstream } from "../helpe
 import { fixturePath, fixtureText, tempDir } from "../helpers/fixtures.ts";
 import { freshBucket, s3Endpoint } from "../helpers/s3.ts";
 import { metricValue, stopProcess, type TimedAnswer, timedGet } from "../helpers/serve-process.ts";
+import { elapse, waitFor } from "../helpers/wait.ts";
 
 const execFileAsync = promisify(execFile);
 const sha = (b: string | Buffer) => createHash("sha256").update(b).digest("hex");
@@ -174,7 +175,28 @@ function rssBytes(pid: number): number {
   return Number(kb) * 1024;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Polled until /readyz says degraded: the heartbeat noticing a store failure emits nothing outside. */
+async function untilDegraded(url: string): Promise<void> {
+  await waitFor(
+    async () => JSON.parse((await timedGet(`${url}/readyz`, {}, 5_000)).body).status === "degraded",
+    {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      what: `${url}/readyz to say degraded`,
+    },
+  );
+}
+
+/** Polled until the cache dir's index.json names `path` (written in the background, no event). */
+async function untilIndexed(cacheDir: string, path: string): Promise<void> {
+  await waitFor(
+    () => {
+      const index = JSON.parse(readFileSync(join(cacheDir, "index.json"), "utf8")) as { objects: object };
+      return Object.keys(index.objects).some((key) => key.endsWith(path.slice(1)));
+    },
+    { timeoutMs: 10_000, intervalMs: 20, what: `${path} in ${cacheDir}/index.json` },
+  );
+}
 
 /** GET timed by curl in its own process (its time_total), so the test's own load does not count. */
 async function curlTime(url: string): Promise<{ status: number; ms: number; body: string }> {
@@ -553,7 +575,7 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
       const answer = await timedGet(`${url}${path}`);
       assert.equal(answer.status, 200, `${path} on a full cache dir: ${answer.body}`);
     }
-    await sleep(500);
+    await proc.waitFor(/cache directory write failed/, 10_000);
     assert.equal((await timedGet(`${url}${POINTER}`)).status, 200);
     await stopProcess(proc);
     assert.match(proc.output().stderr, /cache directory write failed/);
@@ -589,7 +611,7 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
     const cacheDir = join(parent, "cache");
     const a = await serve(["--store", store, "--cache-dir", cacheDir]);
     assert.equal((await timedGet(`${a.url}${POINTER}`)).status, 200);
-    await sleep(300); // A's index is written
+    await untilIndexed(cacheDir, POINTER); // A's index is written
     const second = startBootstream(["serve", "--port", "0", "--store", store, "--cache-dir", cacheDir]);
     running.push(second);
     const bUrl = await Promise.race([
@@ -604,9 +626,9 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
     }
     // Each replica verifies objects the other never reads, one after the other.
     assert.equal((await timedGet(`${bUrl}/streams/next.json`)).status, 200);
-    await sleep(300);
+    await untilIndexed(cacheDir, "/streams/next.json");
     assert.equal((await timedGet(`${a.url}${PINNED}`)).status, 200);
-    await sleep(300);
+    await untilIndexed(cacheDir, PINNED);
     assert.equal((await timedGet(`${bUrl}/streams/next/history.json`)).status, 200);
     await Promise.all([stopProcess(a.proc), stopProcess(second)]);
     const index = JSON.parse(readFileSync(join(cacheDir, "index.json"), "utf8")) as {
@@ -662,10 +684,11 @@ describe("serve over an S3 endpoint that hangs, drips or answers garbage", { tim
   it("attack: the store hangs, 1000 requests for distinct unknown keys at once -> each 503 within the deadline; /livez, /readyz and the cached pointer answer within a probe timeout (1 s); sockets to the store bounded and released", async () => {
     const { proxy, url, proc, seen } = await servedThroughProxy();
     proxy.mode = "hang";
-    await sleep(1_500); // the heartbeat notices
+    await untilDegraded(url); // the heartbeat notices
     // 1000 connections, one request each, written at once: the flood arrives together.
     const unknown = flood(url, 1000, 1, (c, i) => `/streams/unknown-${c}-${i}.json`);
-    await sleep(100);
+    // The flood has reached serve once serve asks the (hung) store for an unknown key.
+    await waitFor(() => proxy.open > 0, { timeoutMs: 10_000, what: "serve to ask the store for the flood" });
     // Timed by curl in its own process: the test's own event loop is busy with 1000 fetches.
     // 1 s is kubelet's default probe timeout: past it, liveness fails and the replica restarts.
     const probes = await Promise.all([
@@ -690,7 +713,8 @@ describe("serve over an S3 endpoint that hangs, drips or answers garbage", { tim
       assert.ok(a.ms < 4_000, `an unknown key took ${a.ms} ms with --store-timeout 1`);
     }
     assert.ok(proxy.maxOpen <= 150, `serve opened ${proxy.maxOpen} connections to a hung store`);
-    await sleep(2_500);
+    // The claim is "released within 2.5 s of the deadlines": polled, done as soon as they are.
+    await waitFor(() => proxy.open <= 10, { timeoutMs: 2_500, intervalMs: 50 }).catch(() => {});
     assert.ok(proxy.open <= 10, `${proxy.open} connections to the hung store still open after the deadlines`);
     const metrics = (await timedGet(`${url}/metrics`)).body;
     assert.ok(metricValue(metrics, 'bootstream_store_errors_total{kind="timeout"}') >= 1, metrics);
@@ -708,7 +732,7 @@ describe("serve over an S3 endpoint that hangs, drips or answers garbage", { tim
     const first = await timedGet(`${url}${POINTER}`);
     assert.equal(first.status, 200, first.body);
     proxy.mode = "hang";
-    await sleep(1_500);
+    await untilDegraded(url);
     await timedGet(`${url}${POINTER}`); // the first request after the failure may wait the deadline
     const times: number[] = [];
     for (let i = 0; i < 3; i++) {
@@ -737,7 +761,8 @@ describe("serve over an S3 endpoint that hangs, drips or answers garbage", { tim
     const pointer = await timedGet(`${url}${POINTER}`);
     assert.equal(pointer.status, 200);
     assert.equal(pointer.body, seen[POINTER]?.body);
-    await sleep(3_000);
+    // The claim is "closed within 3 s": polled, done as soon as they are.
+    await waitFor(() => proxy.open <= 5, { timeoutMs: 3_000, intervalMs: 50 }).catch(() => {});
     assert.ok(
       proxy.open <= 5,
       `${proxy.open} dripping store connections still held open after their deadlines`,
@@ -786,7 +811,7 @@ describe("serve's last-known-good under a flood of keys and changing stores", { 
     };
     await Promise.all(Array.from({ length: 32 }, worker));
     renameSync(store, `${store}.gone`);
-    await sleep(1_500);
+    await untilDegraded(url);
     const later = await Promise.all([
       timedGet(`${url}${POINTER}`, {}, 5_000),
       timedGet(`${url}${PINNED}`, {}, 5_000),
@@ -820,14 +845,16 @@ describe("serve's last-known-good under a flood of keys and changing stores", { 
     const { proc, url } = await serve(["--store", store, "--revalidate-ms", "3000"]);
     const v1 = await timedGet(`${url}${POINTER}`);
     assert.equal(v1.headers.get("content-location"), PINNED);
-    await sleep(3_100);
+    // Time passing is the behaviour under test: --revalidate-ms 3000 makes history due again.
+    await elapse(3_100);
     // History is revalidated now (unchanged); the pointer is left stale.
     assert.equal((await timedGet(`${url}${HISTORY}`)).status, 200);
     await publish(NEW_FILE, store, ["--force"]);
     // The pointer is re-read while serve's history is still fresh: history lags, no name yet.
     const moved = await timedGet(`${url}${POINTER}`);
     assert.notEqual(moved.etag, v1.etag, "the pointer did not move (the test's timing failed)");
-    await sleep(3_100);
+    // Time passing is the behaviour under test: history is due again and catches up.
+    await elapse(3_100);
     for (let i = 0; i < 2; i++) {
       const a = await timedGet(`${url}${POINTER}`);
       const location = a.headers.get("content-location");
