@@ -325,7 +325,8 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
  * same publish path directly, as a separate process a test can SIGKILL).
  */
 const LOSER_SCRIPT = `
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { untilFileExists } from ${JSON.stringify(new URL("./helpers/wait.ts", import.meta.url).href)};
 import { publishStream } from ${JSON.stringify(new URL("../src/publish/publish.ts", import.meta.url).href)};
 import { openStore } from ${JSON.stringify(new URL("../src/storage/index.ts", import.meta.url).href)};
 const [location, file, ifMatch, barriers] = process.argv.slice(2);
@@ -338,7 +339,7 @@ try {
     afterStep: async (step) => {
       if (!pauses.includes(step)) return;
       process.stderr.write("paused after " + step + "\\n");
-      while (!existsSync(barriers + "/" + step)) await new Promise((r) => setTimeout(r, 10));
+      await untilFileExists(barriers + "/" + step, { timeoutMs: 120_000 });
     },
   });
   process.stderr.write("published\\n");
@@ -376,13 +377,33 @@ function startLoser(location: string, text: string, ifMatchSha: string, pauseAft
   return {
     child,
     stderr: () => stderr,
-    async paused(step) {
-      const deadline = Date.now() + 20_000;
-      while (!stderr.includes(`paused after ${step}`)) {
-        assert.ok(child.exitCode === null, `exited before pausing after ${step}: ${stderr}`);
-        assert.ok(Date.now() < deadline, `not paused after ${step}: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+    paused(step) {
+      // Resolves on the stderr line; fails if the child ends first or after 20 s.
+      const line = `paused after ${step}`;
+      return new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (!stderr.includes(line)) return;
+          stop();
+          resolve();
+        };
+        const ended = () => {
+          stop();
+          reject(new Error(`exited before pausing after ${step}: ${stderr}`));
+        };
+        const timer = setTimeout(() => {
+          stop();
+          reject(new Error(`not paused after ${step} within 20 s: ${stderr}`));
+        }, 20_000);
+        const stop = () => {
+          clearTimeout(timer);
+          child.stderr?.off("data", check);
+          child.off("close", ended);
+        };
+        child.stderr?.on("data", check);
+        child.on("close", ended);
+        check();
+        if (child.exitCode !== null || child.signalCode !== null) ended();
+      });
     },
     release(step) {
       writeFileSync(join(dir, step), "");

@@ -8,13 +8,14 @@
  *
  *   node --import tsx test/helpers/paused-publisher.ts SOURCE --store LOC --pause-after STEP [--barrier FILE]
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { BootstreamError } from "../../src/errors.ts";
 import { type PublishOptions, type PublishStep, publishStream } from "../../src/publish/publish.ts";
 import { publicKeysOfSigningKey } from "../../src/publish/signing-keys.ts";
 import { createSigner } from "../../src/signature/index.ts";
 import { openStore } from "../../src/storage/index.ts";
+import { untilFileExists } from "./wait.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -44,7 +45,9 @@ const options: PublishOptions = {
   afterStep: async (step) => {
     if (step !== pauseAfter) return;
     process.stderr.write(`paused after ${step}\n`);
-    while (!(barrier && existsSync(barrier))) await new Promise((r) => setTimeout(r, 10));
+    // Without a barrier it waits for ever: the test kills it here (that is the behaviour under test).
+    if (barrier === undefined) await new Promise<never>(() => {});
+    else await untilFileExists(barrier, { timeoutMs: 120_000 });
   },
 };
 const signKey = values["sign-key"];

@@ -3,6 +3,8 @@
  * Prefer an event (a server's 'listening', a line on stderr, a child's 'exit'); where nothing
  * emits one, `waitFor` polls with a short interval and returns as soon as the condition holds.
  */
+import { existsSync, watch } from "node:fs";
+import { dirname } from "node:path";
 
 export interface WaitOptions {
   /** Give up (and throw) after this long. */
@@ -37,6 +39,34 @@ export async function waitFor<T>(
     }
     await pause(intervalMs);
   }
+}
+
+/**
+ * Resolves once `path` exists: watches its directory (inotify on Linux) and checks after the
+ * watch is set, so a file created meanwhile is not missed; rejects after `timeoutMs` (default 60 s).
+ */
+export function untilFileExists(
+  path: string,
+  { timeoutMs = 60_000 }: { timeoutMs?: number } = {},
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const watcher = watch(dirname(path));
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      watcher.close();
+      if (error) reject(error);
+      else resolve();
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${path}`)),
+      timeoutMs,
+    );
+    watcher.on("change", () => {
+      if (existsSync(path)) finish();
+    });
+    watcher.on("error", (error) => finish(error));
+    if (existsSync(path)) finish();
+  });
 }
 
 /**

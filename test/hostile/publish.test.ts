@@ -16,6 +16,7 @@ import { S3Store } from "../../src/storage/s3.ts";
 import { runBootstream, spawnBootstream, startBootstream, startPausedPublish } from "../helpers/cli.ts";
 import { fixtureJson, fixturePath, tempDir } from "../helpers/fixtures.ts";
 import { freshBucket, s3Endpoint } from "../helpers/s3.ts";
+import { elapse } from "../helpers/wait.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests mutate deep fixture JSON.
 type Json = Record<string, any>;
@@ -150,7 +151,8 @@ for (const under of STORES) {
       for (const file of [STABLE, OLD, STABLE]) {
         const p = startBootstream(["publish", file, "--store", location, "--force", ...sign()]);
         const at = Math.round(span * (0.4 + 0.6 * Math.random()));
-        await new Promise((r) => setTimeout(r, at));
+        // A random moment is the behaviour under test (a crash anywhere in the publish), not a guess.
+        await elapse(at);
         p.child.kill("SIGKILL");
         await p.done; // killed anywhere, or finished first: both must be completed by the rerun
       }
