@@ -43,6 +43,9 @@ export function numberSourceText(lexemes: Lexemes, pointer: string, value: numbe
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 
+/** Half a surrogate pair with no other half: not text (Go decodes it as U+FFFD). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
 class Parser {
   private pos = 0;
   private readonly path: (string | number)[] = [];
@@ -208,7 +211,8 @@ class Parser {
       const c = text.charCodeAt(i);
       if (c === 0x22) {
         this.pos = i + 1;
-        return out;
+        // As Go's decoder does: a \u escape of half a surrogate pair becomes U+FFFD.
+        return out.replace(LONE_SURROGATE, "\uFFFD");
       }
       if (c < 0x20) {
         this.pos = i;

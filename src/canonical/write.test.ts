@@ -26,9 +26,7 @@ describe("goQuote", () => {
     for (let i = 0; i < 3; i++) assert.equal(goQuote("x<"), '"x\\u003c"');
   });
 
-  test("a lone surrogate is refused or written as Go writes it (U+FFFD), never as \\ud800", {
-    todo: "parse keeps a lone surrogate escape and the writer writes \\ud800 back; Go's decoder makes it U+FFFD",
-  }, () => {
+  test("a lone surrogate is refused or written as Go writes it (U+FFFD), never as \\ud800", () => {
     let written: string;
     try {
       const { value } = parseJsonText('"\\ud800"');
@@ -132,9 +130,7 @@ describe("writeCanonical errors", () => {
     assertFails(() => writeCanonical({ s: Symbol("s") }, ANY), "INVALID_DOCUMENT");
   });
 
-  test("the bigint error names its pointer in path, as the other write errors do", {
-    todo: "write.ts throws INVALID_DOCUMENT for bigint/function/symbol without { path }",
-  }, () => {
+  test("the bigint error names its pointer in path, as the other write errors do", () => {
     assertFails(() => writeCanonical({ a: [1n] }, ANY), "INVALID_DOCUMENT", "/a/0");
   });
 

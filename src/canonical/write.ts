@@ -85,7 +85,9 @@ export function writeCanonical(value: unknown, layout: Layout, options: WriteOpt
   function write(v: unknown, lay: Layout, pad: string): string | undefined {
     if (typeof v !== "object" || v === null) {
       if (typeof v === "bigint" || typeof v === "function" || typeof v === "symbol") {
-        throw new BootstreamError("INVALID_DOCUMENT", `${here()}: cannot write a ${typeof v} as JSON`);
+        throw new BootstreamError("INVALID_DOCUMENT", `${here()}: cannot write a ${typeof v} as JSON`, {
+          path: here(),
+        });
       }
       return scalar(v);
     }
