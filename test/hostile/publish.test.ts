@@ -239,10 +239,11 @@ describe("leftovers of killed writers (directory)", () => {
         join(location, "streams/stable.json.lock"),
         `${JSON.stringify({ pid: holder.child.pid, host: HOST, created: new Date().toISOString() })}\n`,
       );
-      const run = await spawnBootstream(["publish", STABLE, "--store", location, "--force"], {
+      const run = await spawnBootstream(["publish", STABLE, "--store", location, "--force", "--json"], {
         timeoutMs: 60_000,
       });
       assert.equal(run.code, 1, run.stderr);
+      assert.equal(JSON.parse(run.stdout).error.code, "CONFLICT");
       assert.match(run.stderr, /streams\/stable\.json\.lock is held: another publisher is writing/);
       assert.match(run.stderr, new RegExp(`by pid ${holder.child.pid} on ${HOST}, for \\d+ s`));
       assert.match(run.stderr, /remove that file, or publish again once it is 30 s old/);
@@ -269,8 +270,9 @@ for (const size of ["64k", "128k"]) {
     });
 
     it(`attack: publish into a store on a disk that fills up (${size}) -> IO (exit 2), no *.tmp or *.lock left`, async () => {
-      const run = await spawnBootstream(["publish", STABLE, "--store", mount]);
+      const run = await spawnBootstream(["publish", STABLE, "--store", mount, "--json"]);
       assert.equal(run.code, 2, run.stderr);
+      assert.equal(JSON.parse(run.stdout).error.code, "IO");
       assert.match(run.stderr, /ENOSPC/);
       assert.equal(run.stderr.trimEnd().split("\n").length, 1, "one line");
       assert.deepEqual(
@@ -286,8 +288,9 @@ describe("corrupt store objects", () => {
     const location = tempDir("bootstream-hostile-store-");
     assert.equal((await runBootstream(["publish", OLD, "--store", location])).code, 0);
     writeFileSync(join(location, "streams/stable/history.json"), '{"stream": "stable", "entries": [');
-    const run = await spawnBootstream(["publish", STABLE, "--store", location, "--force"]);
+    const run = await spawnBootstream(["publish", STABLE, "--store", location, "--force", "--json"]);
     assert.equal(run.code, 2, run.stderr);
+    assert.equal(JSON.parse(run.stdout).error.code, "IO");
     assert.match(run.stderr, /streams\/stable\/history\.json is corrupt \(not JSON/);
   });
 
@@ -301,8 +304,9 @@ describe("corrupt store objects", () => {
     );
     history.entries[0].id = "../../x";
     writeFileSync(join(location, "streams/stable/history.json"), JSON.stringify(history));
-    const run = await spawnBootstream(["publish", STABLE, "--store", location, "--force"]);
+    const run = await spawnBootstream(["publish", STABLE, "--store", location, "--force", "--json"]);
     assert.equal(run.code, 2, run.stderr);
+    assert.equal(JSON.parse(run.stdout).error.code, "IO");
     assert.match(run.stderr, /history\.json is corrupt \(\/entries\/0\/id: expected a pinned id/);
     assert.deepEqual(readdirSync(parent), ["store"]);
   });
@@ -312,8 +316,9 @@ describe("stream names: one strict pattern", () => {
   for (const name of ["Stable", "a".repeat(65), "stable.", "-x"]) {
     it(`attack: publish --name ${JSON.stringify(name.slice(0, 12))} (outside the pattern) -> USAGE, nothing written`, async () => {
       const location = tempDir("bootstream-hostile-store-");
-      const run = await runBootstream(["publish", STABLE, "--store", location, "--name", name]);
+      const run = await runBootstream(["publish", STABLE, "--store", location, "--name", name, "--json"]);
       assert.equal(run.code, 2, run.stderr);
+      assert.equal(JSON.parse(run.stdout).error.code, "USAGE");
       assert.match(run.stderr, /invalid stream name .*: expected a stream name of lowercase letters/);
       assert.deepEqual(filesUnder(location), []);
     });
