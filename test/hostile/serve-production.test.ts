@@ -620,7 +620,8 @@ describe("serve --cache-dir with hostile contents", { timeout: 240_000 }, () => 
     ]);
     if (bUrl === undefined) {
       // Refused: the right answer, as long as it says why and A keeps its cache.
-      assert.match(second.output().stderr, /cache/i);
+      assert.equal((await second.done).code, 2, second.output().stderr);
+      assert.match(second.output().stderr, /cache directory .* is in use by pid \d+/);
       await stopProcess(a.proc);
       return;
     }
