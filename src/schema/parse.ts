@@ -86,6 +86,16 @@ export function decodeDocument(input: string | Uint8Array): DecodedDocument {
   return { text, value, lexemes, indent: detectIndent(text) };
 }
 
+const DECODED = Symbol("decoded document");
+
+/** A document decoded already (the trust checks decode a stream before the command parses it). */
+export interface DecodedInput {
+  readonly [DECODED]: DecodedDocument;
+}
+
+/** Hands a decoded document to checkDocument/parseDocument without decoding its text again. */
+export const alreadyDecoded = (decoded: DecodedDocument): DecodedInput => ({ [DECODED]: decoded });
+
 function toValue(input: DocumentInput): {
   value: unknown;
   lexemes: Lexemes;
@@ -93,6 +103,7 @@ function toValue(input: DocumentInput): {
   text: string | undefined;
 } {
   if (typeof input === "string" || input instanceof Uint8Array) return decodeDocument(input);
+  if (DECODED in input) return (input as DecodedInput)[DECODED];
   return { value: input, lexemes: NO_LEXEMES, indent: undefined, text: undefined };
 }
 

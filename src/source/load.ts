@@ -1,7 +1,7 @@
 /** Read a SOURCE and parse it as a document, naming the source in every error. */
 import { BootstreamError } from "../errors.ts";
 import { type DocumentKind, KINDS, validateValue } from "../schema/documents.ts";
-import { acceptDocument, checkDocument, type ParsedDocument } from "../schema/parse.ts";
+import { acceptDocument, alreadyDecoded, checkDocument, type ParsedDocument } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import { type ReadSourceOptions, readSource, type SourceBytes } from "./read.ts";
 
@@ -16,8 +16,12 @@ export async function loadDocument(
   source: string,
   options: ReadSourceOptions & { kind?: DocumentKind } = {},
 ): Promise<LoadedDocument> {
-  const { name, bytes } = await readSource(source, options);
-  const result = checkDocument(bytes, options.kind === undefined ? {} : { kind: options.kind });
+  const read = await readSource(source, options);
+  const { name, bytes } = read;
+  const result = checkDocument(
+    read.decoded ? alreadyDecoded(read.decoded) : bytes,
+    options.kind === undefined ? {} : { kind: options.kind },
+  );
   return { name, bytes, document: acceptDocument(result, name) };
 }
 
@@ -37,7 +41,7 @@ export async function loadStream(
 }> {
   const read = await readSource(source, options);
   const { name, bytes } = read;
-  let result = checkDocument(bytes);
+  let result = checkDocument(read.decoded ? alreadyDecoded(read.decoded) : bytes);
   if (result.kind !== undefined && result.kind !== "stream") {
     throw new BootstreamError(
       "INVALID_DOCUMENT",

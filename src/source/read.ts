@@ -8,6 +8,7 @@ import type { Readable } from "node:stream";
 import { BootstreamError } from "../errors.ts";
 import { type Deadlines, type HttpReply, httpRequest } from "../net/http.ts";
 import { isStreamName } from "../schema/names.ts";
+import type { DecodedDocument } from "../schema/parse.ts";
 import { printable } from "../schema/text.ts";
 
 /** Streams are ~60 KB; anything this large is not stream metadata. */
@@ -45,6 +46,8 @@ export interface SourceBytes {
   fetched?: { url: string; contentLocation: string | undefined };
   /** For a local file: its path. */
   file?: string;
+  /** The bytes decoded, when a check decoded them already (parsing reuses it). */
+  decoded?: DecodedDocument;
 }
 
 /**

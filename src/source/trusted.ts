@@ -23,7 +23,7 @@ import { sha256Hex } from "../files/hash.ts";
 import { type HistoryEntry, parseHistory } from "../publish/history.ts";
 import { isRfc3339 } from "../schema/common.ts";
 import { isStreamName } from "../schema/names.ts";
-import { decodeDocument, parseStream } from "../schema/parse.ts";
+import { alreadyDecoded, decodeDocument, parseStream } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import { printable, quoted } from "../schema/text.ts";
 import { keyFingerprints, readPublicKeys, verifyDetached } from "../signature/index.ts";
@@ -89,7 +89,8 @@ export async function fetchStream(
   const { accept: _ignored, ...read } = options;
   const sourceBytes = await readSource(source, read);
   const verdict = await verifySource(sourceBytes, options, read);
-  return { ...verdict, bytes: sourceBytes.bytes, stream: parseStream(sourceBytes.bytes) };
+  const input = sourceBytes.decoded ? alreadyDecoded(sourceBytes.decoded) : sourceBytes.bytes;
+  return { ...verdict, bytes: sourceBytes.bytes, stream: parseStream(input) };
 }
 
 /** A ReadSourceOptions.accept that applies these checks to whatever is read. */
@@ -129,17 +130,18 @@ async function verifySource(
       "--stream-signature, --state-dir and --allow-rollback need --stream-key (the keys that may sign the stream): only verified streams are checked against the trust state",
     );
   if (signed) Object.assign(verdict, await findValidSignature(source, sha256, keys, trust, read));
-  // Decoded once for the checks below (the command then parses the bytes as its document).
-  let decoded: { value: unknown } | undefined;
+  // Decoded once for the checks below, and kept for the command's own parse of these bytes.
+  let tried = false;
   const value = () => {
-    if (decoded === undefined) {
+    if (!tried) {
+      tried = true;
       try {
-        decoded = { value: decodeDocument(source.bytes).value };
+        source.decoded = decodeDocument(source.bytes);
       } catch {
-        decoded = { value: undefined }; // not JSON: the checks that need it say so
+        // not JSON: the checks that need a value say so, and the command's parse reports where
       }
     }
-    return decoded.value;
+    return source.decoded?.value;
   };
   checkStreamNamed(source, value(), signed);
   const stateDir = signed ? (trust.stateDir ?? defaultStateDir()) : false;
