@@ -2,11 +2,10 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { MAX_INDENT } from "../canonical/write.ts";
 import { BootstreamError } from "../errors.ts";
-import { DEFAULT_POLICY, type Policy, parsePolicy } from "../lint/policy.ts";
+import type { Policy } from "../lint/policy.ts";
 import type { Deadlines } from "../net/http.ts";
 import { type ReadSourceOptions, readFileCapped, type SourceBytes } from "../source/read.ts";
 import type { TrustOptions, TrustVerdict } from "../source/trusted.ts";
-import { openStore } from "../storage/index.ts";
 import type { Store } from "../storage/store.ts";
 import { type CliContext, writeLine } from "./context.ts";
 
@@ -231,6 +230,8 @@ export function streamSourceOptions(
 
 /** The policy in `path` (`--policy` of lint, publish and serve; YAML or JSON), or the default policy. */
 export async function policyFrom(path: string | undefined): Promise<Policy> {
+  // Loaded here, not at the top: every command imports this module (zod schemas, YAML).
+  const { DEFAULT_POLICY, parsePolicy } = await import("../lint/policy.ts");
   if (path === undefined) return DEFAULT_POLICY;
   return parsePolicy(new TextDecoder().decode(await readLocalFile(path, "policy")), path);
 }
@@ -250,7 +251,8 @@ export function withStoreOptions(command: Command): Command {
     .addOption(new Option("--s3-endpoint <url>", "S3-compatible endpoint (env AWS_ENDPOINT_URL)"));
 }
 
-export function storeFrom(ctx: CliContext, flags: StoreFlags): Promise<Store> {
+export async function storeFrom(ctx: CliContext, flags: StoreFlags): Promise<Store> {
+  const { openStore } = await import("../storage/index.ts");
   const endpoint = flags.s3Endpoint ?? ctx.env.AWS_ENDPOINT_URL;
   return openStore(flags.store, {
     ...(endpoint ? { endpoint } : {}),
