@@ -419,11 +419,15 @@ export const rgwKilled: Scenario = storeOutage("RGW killed (SIGKILL) and restart
 
 /** How many objects the cache dir's index.json names (0 while it is not written). */
 function indexedKeys(dir: string): number {
+  return indexedNames(dir).length;
+}
+
+function indexedNames(dir: string): string[] {
   try {
     const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as { objects?: object };
-    return Object.keys(index.objects ?? {}).length;
+    return Object.keys(index.objects ?? {});
   } catch {
-    return 0;
+    return [];
   }
 }
 
@@ -441,11 +445,12 @@ export const resettingStore: Scenario = (ctx) => {
     const cacheDir = join(dir, "cache");
     const first = await start(["--cache-dir", cacheDir]);
     const verified = await warm(rec, [first.url], ids);
-    // Written in the background, objects first, then index.json naming them (one key per path).
-    for (let i = 0; i < 100 && indexedKeys(cacheDir) < verified.size; i++) await sleep(50);
+    // Written in the background, objects first, then index.json naming them (one key per path);
+    // a loaded CI machine may take seconds to get there, so the deadline is generous.
+    for (let i = 0; i < 300 && indexedKeys(cacheDir) < verified.size; i++) await sleep(50);
     rec.expect(
       indexedKeys(cacheDir) >= verified.size,
-      `--cache-dir indexes ${indexedKeys(cacheDir)} objects, ${verified.size} were read`,
+      `--cache-dir indexes ${indexedKeys(cacheDir)} objects (${indexedNames(cacheDir).join(", ")}), ${verified.size} were read (${[...verified.keys()].join(", ")})`,
     );
     await first.stop();
 
