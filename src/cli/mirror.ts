@@ -57,7 +57,8 @@ async function upstreamOf(ctx: CliContext, source: string, flags: MirrorFlags) {
       ? `kept ${found.from} as the upstream signature, unverified (give --stream-key to check it first)`
       : `no signature found beside ${read.name}: clients with the upstream key will refuse this mirror`;
   }
-  return { stream, upstream: { bytes, ...(signature ? { signature } : {}) }, note };
+  // The stream was parsed from these very bytes: the mirror need not parse them again.
+  return { stream, upstream: { bytes, stream, ...(signature ? { signature } : {}) }, note };
 }
 
 export function registerMirror(kit: CommandKit): Command {

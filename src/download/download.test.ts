@@ -129,3 +129,54 @@ describe("a complete file that verifies is not fetched again", () => {
     assert.equal(result.skipped, true);
   });
 });
+
+describe("tap", () => {
+  test("hashes and counts every byte that flows by, and feeds the signature check the same bytes", async () => {
+    const { Readable, Writable } = await import("node:stream");
+    const { pipeline } = await import("node:stream/promises");
+    const openpgp = await import("openpgp");
+    const { createStreamVerifier } = await import("../signature/index.ts");
+    const { tap } = await import("./download.ts");
+    const body = Buffer.alloc(3 * 1024 * 1024 + 17, 7);
+    const key = await openpgp.generateKey({
+      type: "ecc",
+      curve: "curve25519Legacy",
+      userIDs: [{ name: "t" }],
+    });
+    const signature = await openpgp.sign({
+      message: await openpgp.createMessage({ binary: body }),
+      signingKeys: await openpgp.readPrivateKey({ armoredKey: key.privateKey }),
+      detached: true,
+      format: "binary",
+    });
+    const verifier = await createStreamVerifier(
+      signature as Uint8Array,
+      await openpgp.readKeys({ armoredKeys: key.publicKey }),
+    );
+    const hash = createHash("sha256");
+    let counted = 0;
+    let received = 0;
+    const chunks = Array.from({ length: 49 }, (_, i) => body.subarray(i * 65_536, (i + 1) * 65_536));
+    await pipeline(
+      Readable.from(chunks),
+      tap(
+        hash,
+        (n) => {
+          counted += n;
+        },
+        verifier,
+      ),
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          received += chunk.length;
+          callback();
+        },
+      }),
+    );
+    verifier.input.end();
+    assert.equal(counted, body.length);
+    assert.equal(received, body.length);
+    assert.equal(hash.digest("hex"), createHash("sha256").update(body).digest("hex"));
+    assert.match((await verifier.signer).fingerprint, /^[0-9A-F]{40}$/);
+  });
+});

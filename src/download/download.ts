@@ -80,8 +80,11 @@ export interface DownloadResult {
 /** Buffering between stages: enough to keep every stage busy, small enough to keep memory flat. */
 const STAGE_BUFFER = 256 * 1024;
 
-/** A pass-through that hashes what flows by (and feeds a signature check). */
-function tap(
+/**
+ * A pass-through that hashes what flows by and feeds a signature check, waiting for the
+ * check when it falls behind: the download's bytes are read once, by every consumer at once.
+ */
+export function tap(
   hash: ReturnType<typeof createHash>,
   onBytes: (n: number) => void,
   verifier?: StreamVerifier,

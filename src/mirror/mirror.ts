@@ -64,7 +64,12 @@ export interface MirrorOptions extends MirrorSelection {
    * kept as streams/<name>.upstream.json (+ .asc) so clients can check the rewrite against
    * the signed original. Without it no upstream copy is kept (and a stale one is removed).
    */
-  upstream?: { bytes: Uint8Array; signature?: Uint8Array };
+  upstream?: {
+    bytes: Uint8Array;
+    signature?: Uint8Array;
+    /** The upstream bytes parsed, when the caller parsed them already (they are the stream). */
+    stream?: Stream;
+  };
   /** Re-signs the rewritten stream: streams/<name>.json.asc over its exact bytes. */
   signer?: Signer;
   onFile?: (event: { path: string; status: "downloaded" | "verified" | "skipped"; bytes: number }) => void;
@@ -308,8 +313,8 @@ function rewrite(stream: Stream, refs: readonly ArtifactRef[], baseUrl: string):
  * the same check a client makes (trust/mirror-rewrite.ts), or the upstream copy kept beside
  * it would vouch for nothing.
  */
-function checkUpstreamCopy(bytes: Uint8Array, mirrored: Stream): void {
-  const upstream = parseStream(bytes);
+function checkUpstreamCopy(copy: NonNullable<MirrorOptions["upstream"]>, mirrored: Stream): void {
+  const upstream = copy.stream ?? parseStream(copy.bytes);
   const issues = mirrorRewriteIssues(upstream, mirrored);
   if (issues.length > 0)
     throw new BootstreamError(
@@ -386,7 +391,7 @@ export async function mirrorStream(stream: Stream, options: MirrorOptions): Prom
       { indent: options.indent ?? 4 },
     ),
   );
-  if (options.upstream) checkUpstreamCopy(options.upstream.bytes, mirrored);
+  if (options.upstream) checkUpstreamCopy(options.upstream, mirrored);
   // Signed before hours of transfers, so a key that cannot sign fails first.
   const signature = options.signer ? await options.signer.sign(text) : undefined;
   await prepareDirectory(directory);

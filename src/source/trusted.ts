@@ -136,7 +136,7 @@ async function verifySource(
     if (!tried) {
       tried = true;
       try {
-        source.decoded = decodeDocument(source.bytes);
+        source.decoded ??= decodeDocument(source.bytes);
       } catch {
         // not JSON: the checks that need a value say so, and the command's parse reports where
       }
@@ -331,7 +331,9 @@ async function findValidSignature(
     if (upstream === undefined) return found;
     // The signature is good, but over the upstream copy: the stream must be that copy, re-based.
     try {
-      checkMirrorRewrite(source.name, parseStream(upstream.bytes), parseStream(source.bytes));
+      // Decoded once, and kept for the command's own parse; the walk needs no validation.
+      source.decoded ??= decodeDocument(source.bytes);
+      checkMirrorRewrite(source.name, parseStream(upstream.bytes), source.decoded.value as Stream);
     } catch (error) {
       attempts.push({ at: candidate.upstream as string, outcome: "invalid", why: (error as Error).message });
       continue;
