@@ -10,11 +10,11 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import * as openpgp from "openpgp";
 import { chainOf, departures } from "../src/audit/state.ts";
 import { S3Store } from "../src/storage/s3.ts";
 import { type CliRun, runBootstream, startBootstream } from "./helpers/cli.ts";
 import { fixtureJson, tempDir } from "./helpers/fixtures.ts";
+import { testKey } from "./helpers/keys.ts";
 import { freshBucket, s3Endpoint } from "./helpers/s3.ts";
 import { type StaticServer, startStaticServer } from "./helpers/static-server.ts";
 
@@ -74,24 +74,13 @@ function checks(run: CliRun): [string, string | undefined][] {
 }
 
 before(async () => {
-  const key = await openpgp.generateKey({
-    type: "ecc",
-    curve: "curve25519Legacy",
-    userIDs: [{ name: "bootstream audit test" }],
-    format: "armored",
-  });
-  const other = await openpgp.generateKey({
-    type: "ecc",
-    curve: "curve25519Legacy",
-    userIDs: [{ name: "someone else" }],
-    format: "armored",
-  });
+  const [key, other] = await Promise.all([testKey("bootstream audit test"), testKey("someone else")]);
   signKey = join(work, "sign.asc");
   pubKey = join(work, "pub.asc");
   otherKey = join(work, "other.asc");
-  writeFileSync(signKey, key.privateKey);
-  writeFileSync(pubKey, key.publicKey);
-  writeFileSync(otherKey, other.publicKey);
+  writeFileSync(signKey, key.privateKey.armor());
+  writeFileSync(pubKey, key.publicKey.armor());
+  writeFileSync(otherKey, other.publicKey.armor());
   template = tempDir("bootstream-audit-template-");
   for (const i of [0, 1, 2]) await publish(template, i);
 });

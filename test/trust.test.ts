@@ -16,6 +16,7 @@ import { BootstreamError, fetchStream } from "../src/client.ts";
 import { spawnBootstream } from "./helpers/cli.ts";
 import { fixtureJson, fixturePath, tempDir } from "./helpers/fixtures.ts";
 import { startServer, type TestServer } from "./helpers/http.ts";
+import { testKey } from "./helpers/keys.ts";
 
 const sha256 = (bytes: Uint8Array | string) => createHash("sha256").update(bytes).digest("hex");
 
@@ -128,18 +129,7 @@ before(async () => {
   server.server.removeAllListeners("request");
   server.server.on("request", handler);
   dir = tempDir("bootstream-trust-");
-  const key = await openpgp.generateKey({
-    type: "ecc",
-    curve: "curve25519Legacy",
-    userIDs: [{ name: "stream signer", email: "signer@example.invalid" }],
-    format: "object",
-  });
-  const other = await openpgp.generateKey({
-    type: "ecc",
-    curve: "curve25519Legacy",
-    userIDs: [{ name: "someone else" }],
-    format: "object",
-  });
+  const [key, other] = await Promise.all([testKey("stream signer"), testKey("someone else")]);
   fingerprint = key.publicKey.getFingerprint().toUpperCase();
   otherFingerprint = other.publicKey.getFingerprint().toUpperCase();
   writeFileSync(join(dir, "sign.asc"), key.privateKey.armor());

@@ -22,6 +22,7 @@ import { acceptedLog, defaultStateDir } from "../../src/source/trust-state.ts";
 import { fetchStream } from "../../src/source/trusted.ts";
 import { BIN, type CliRun, spawnBootstream } from "../helpers/cli.ts";
 import { fixtureJson, tempDir } from "../helpers/fixtures.ts";
+import { testKey } from "../helpers/keys.ts";
 
 const sha256 = (bytes: Uint8Array | string) => createHash("sha256").update(bytes).digest("hex");
 
@@ -210,12 +211,7 @@ before(async () => {
   // Nothing here, in this process or the clients it starts, may touch the real home's state.
   process.env.HOME = tempDir("bootstream-hostile-trust-home-");
   process.env.XDG_STATE_HOME = home;
-  const generated = await openpgp.generateKey({
-    type: "ecc",
-    curve: "curve25519Legacy",
-    userIDs: [{ name: "stream signer" }],
-    format: "object",
-  });
+  const generated = await testKey("stream signer");
   key = generated.privateKey;
   pub = join(tempDir(), "pub.asc");
   writeFileSync(pub, generated.publicKey.armor());
