@@ -404,7 +404,12 @@ function storeOutage(name: string, kind: "pause" | "kill"): Scenario {
       if (await publishOk(rec, third, store, env))
         rec.expect(await allServe(urls, third.sha256), "a publish after the store came back never showed");
       for (const url of urls) {
-        const ready = await rec.probe(`${url}/readyz`);
+        // The heartbeat (1 s) records the store's return on its own schedule: give it a few.
+        let ready = await rec.probe(`${url}/readyz`);
+        for (let i = 0; i < 50 && !(ready?.status === 200 && readyStatus(ready) === "ok"); i++) {
+          await sleep(100);
+          ready = await rec.probe(`${url}/readyz`);
+        }
         rec.expect(
           ready?.status === 200 && readyStatus(ready) === "ok",
           `/readyz after recovery: ${ready?.status} ${ready?.body.toString().slice(0, 200)}`,

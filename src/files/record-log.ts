@@ -16,8 +16,8 @@ import { syncDirectory, trackTemp, untrackTemp } from "./atomic.ts";
 
 /** Old records kept behind the newest (for a person looking into the state). */
 const KEEP = 8;
-/** Writers racing for one record give up after this many lost rounds (never in practice). */
-const MAX_ROUNDS = 50;
+/** Lost rounds a writer rides out: each one is another writer's update landing, so only a crowd of hundreds reaches it. */
+const MAX_ROUNDS = 500;
 const RECORD = /^(\d{12})\.json$/;
 
 export interface RecordLogOptions<T> {
