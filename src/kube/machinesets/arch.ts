@@ -1,0 +1,38 @@
+/**
+ * The architecture of a MachineSet, as the machine-config operator works it out
+ * (openshift/machine-config-operator pkg/controller/machine-set-boot-image/helpers.go,
+ * getArchFromMachineSet): the `kubernetes.io/arch=` label inside the cluster autoscaler's
+ * capacity annotation, a comma separated list of labels; without the annotation, a default.
+ */
+import { dig } from "./types.ts";
+
+export const ARCH_ANNOTATION = "capacity.cluster-autoscaler.kubernetes.io/labels";
+const ARCH_LABEL = "kubernetes.io/arch=";
+
+/** Kubernetes (GOARCH) names to the RPM names streams use (stream-metadata-go arch.RpmArch). */
+const RPM_ARCH: Readonly<Record<string, string>> = {
+  amd64: "x86_64",
+  arm64: "aarch64",
+  ppc64le: "ppc64le",
+  s390x: "s390x",
+};
+
+export type ArchResult =
+  | { arch: string; from: "annotation" | "default" }
+  | { arch?: undefined; error: string };
+
+export function machineSetArch(machineSet: unknown, defaultArch: string): ArchResult {
+  const labels = dig(machineSet, "metadata", "annotations", ARCH_ANNOTATION);
+  if (labels === undefined) return { arch: defaultArch, from: "default" };
+  if (typeof labels !== "string") return { error: `annotation ${ARCH_ANNOTATION} is not a string` };
+  for (const label of labels.split(",")) {
+    const trimmed = label.trim();
+    if (!trimmed.startsWith(ARCH_LABEL)) continue;
+    const value = trimmed.slice(ARCH_LABEL.length);
+    const arch = Object.hasOwn(RPM_ARCH, value) ? RPM_ARCH[value] : undefined;
+    if (arch === undefined)
+      return { error: `annotation ${ARCH_ANNOTATION} has an unknown architecture ${JSON.stringify(value)}` };
+    return { arch, from: "annotation" };
+  }
+  return { error: `annotation ${ARCH_ANNOTATION} has no ${ARCH_LABEL} label` };
+}
