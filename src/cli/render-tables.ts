@@ -1,0 +1,226 @@
+/** `bootstream render`: a stream's AMI, image and artifact tables for docs; check or update a doc's tables. */
+import { Command, Option } from "commander";
+import { BootstreamError } from "../errors.ts";
+import { rewriteTarget, writeFileAtomic } from "../files/atomic.ts";
+import { openForReadNoFollow } from "../files/open.ts";
+import {
+  type CheckOptions,
+  checkDocTables,
+  type DocFormat,
+  findDocTables,
+  findingMessage,
+  RENDER_FORMATS,
+  RENDER_SELECTIONS,
+  type RenderFormat,
+  type RenderWhat,
+  renderTables,
+  streamTables,
+  type TableSelection,
+  tablesJson,
+  updateDocTables,
+} from "../render/index.ts";
+import type { Stream } from "../schema/stream.ts";
+import { hasControlCharacter, quoted } from "../schema/text.ts";
+import { loadStream } from "../source/load.ts";
+import { formatBytes } from "../source/read.ts";
+import type { CommandKit } from "./context.ts";
+import { writeLine } from "./context.ts";
+import {
+  streamBaseUrlOption,
+  streamSourceOptions,
+  type TrustFlags,
+  withArchOption,
+  withTrustOptions,
+} from "./options.ts";
+import { emitDocument } from "./output.ts";
+import { toJsonText } from "./render.ts";
+
+interface RenderFlags extends TrustFlags {
+  format: RenderFormat;
+  what: RenderWhat;
+  arch?: string[];
+  osName?: string;
+  check?: string;
+  update?: string;
+  output?: string;
+  json?: boolean;
+  streamBaseUrl?: string;
+}
+
+/** Docs modules are kilobytes (OpenShift's AMI module is 4 KB); a bigger "doc" is a mistake or an attack. */
+const DOC_MAX_BYTES = 4 * 1024 * 1024;
+
+export function registerRender(kit: CommandKit): Command {
+  const { ctx } = kit;
+  const command = new Command("render")
+    .description("print a stream's AMI, image and artifact tables for docs, or check / update a doc's tables")
+    .argument("<source>", "stream file, -, URL or stream name")
+    .addOption(
+      new Option("--format <format>", "output format (and the doc's, for --check/--update)")
+        .choices(RENDER_FORMATS)
+        .default("asciidoc"),
+    )
+    .addOption(
+      new Option(
+        "--what <tables>",
+        "which tables: the AWS AMIs, the other cloud images, the artifacts, or all",
+      )
+        .choices(Object.keys(RENDER_SELECTIONS))
+        .default("all"),
+    )
+    .option("--os-name <name>", 'OS name in captions (default "{op-system}" in AsciiDoc, else "CoreOS")')
+    .option(
+      "--check <doc>",
+      "compare the tables in this AsciiDoc or Markdown file with the stream; exit 1 if any differ",
+    )
+    .option("--update <doc>", "rewrite the tables in this file that differ from the stream, in place")
+    .option("-o, --output <file>", "write the tables here (atomically) instead of stdout")
+    .option("--json", "with --check/--update: the findings as JSON; otherwise the same as --format json")
+    .addOption(streamBaseUrlOption());
+  withArchOption(command);
+  command.addHelpText(
+    "after",
+    `
+Tables, one per architecture and kind, each under a caption that --check and --update find
+it by (ARCH is x86_64, aarch64, ...; OS the --os-name):
+  .ARCH OS AMIs                                 AWS zone, AWS AMI (the OpenShift AWS UPI docs layout)
+  .ARCH OS Alibaba Cloud images                 region, image
+  .ARCH OS AWS Windows License Included AMIs    AWS zone, AWS AMI
+  .ARCH OS Azure images                         azure-disk URL; marketplace URNs per offer and generation
+  .ARCH OS GCP image                            project, family, name
+  .ARCH OS IBM Cloud images / PowerVS images    region, object, bucket, URL
+  .ARCH OS KubeVirt image                       image, digest-ref
+  .ARCH OS artifacts                            platform, format, file URL, SHA256, signature URL
+--what amis is the first; images the next six; artifacts the last. Markdown captions are
+**ARCH OS TITLE** lines. Architectures: -a in the order given, else all, sorted.
+
+--check reads the file's tables (AsciiDoc, or Markdown for .md files or --format markdown),
+matches rows by region or key and prints one line per row that differs, is missing or is
+extra (FILE:LINE: "CAPTION": KEY: ...); with -a or --what, a table the stream has and the
+file lacks is a finding too. Exit 0 when equal; 1 on any difference, or when a table is
+malformed (a caption without a table, no closing |===, a caption twice: the message names
+the line); 2 when the file cannot be read (missing, a symlink, a directory, over 4 MiB).
+--update rewrites only the tables that differ, atomically, keeping every other byte (CRLF
+line ends and a missing final newline too); it exits 1 if a difference needs a hand edit
+(a table the file lacks, or has but the stream does not).
+
+Examples:
+  bootstream render rhcos-4.16.json --what amis -a x86_64,aarch64
+  bootstream render rhcos-4.16.json --format markdown --os-name RHCOS
+  bootstream render stable.json --format csv --what amis > amis.csv
+  bootstream render rhcos-4.16.json --check modules/installation-aws-user-infra-rhcos-ami.adoc
+  bootstream render rhcos-4.16.json --update modules/installation-aws-user-infra-rhcos-ami.adoc`,
+  );
+  return withTrustOptions(command).action((source: string, flags: RenderFlags) =>
+    kit.run(flags.json, async () => {
+      if (flags.check !== undefined && flags.update !== undefined)
+        throw new BootstreamError("USAGE", "--check and --update exclude each other");
+      const docPath = flags.check ?? flags.update;
+      if (docPath !== undefined && flags.output !== undefined)
+        throw new BootstreamError(
+          "USAGE",
+          "-o writes rendered tables; --check and --update work on their file",
+        );
+      const docFormat = docPath === undefined ? undefined : docFormatOf(command, flags, docPath);
+      const format: RenderFormat = flags.json && docPath === undefined ? "json" : flags.format;
+      const osName =
+        flags.osName ?? (format === "asciidoc" || docFormat === "asciidoc" ? "{op-system}" : "CoreOS");
+      if (osName === "" || hasControlCharacter(osName))
+        throw new BootstreamError("USAGE", "--os-name: expected text without control characters");
+      const { stream } = await loadStream(source, streamSourceOptions(ctx, flags));
+      const selection: TableSelection = {
+        tables: RENDER_SELECTIONS[flags.what],
+        osName,
+        ...(flags.arch === undefined ? {} : { architectures: [...new Set(flags.arch)] }),
+      };
+      if (docPath === undefined || docFormat === undefined) {
+        const tables = streamTables(stream, selection);
+        const text =
+          format === "json" ? toJsonText(tablesJson(stream.stream, tables)) : renderTables(tables, format);
+        await emitDocument(ctx, text, flags.output);
+        return 0;
+      }
+      const asked = flags.arch !== undefined || command.getOptionValueSource("what") === "cli";
+      return checkOrUpdate(kit, stream, docPath, docFormat, { ...selection, asked }, flags);
+    }),
+  );
+}
+
+/** The doc's format: --format when given (asciidoc or markdown), else by extension. */
+function docFormatOf(command: Command, flags: RenderFlags, path: string): DocFormat {
+  if (command.getOptionValueSource("format") === "cli") {
+    if (flags.format === "asciidoc" || flags.format === "markdown") return flags.format;
+    throw new BootstreamError("USAGE", `--check and --update read AsciiDoc or Markdown, not ${flags.format}`);
+  }
+  return /\.(md|markdown)$/i.test(path) ? "markdown" : "asciidoc";
+}
+
+async function checkOrUpdate(
+  kit: CommandKit,
+  stream: Stream,
+  path: string,
+  format: DocFormat,
+  options: CheckOptions,
+  flags: RenderFlags,
+): Promise<number> {
+  const { ctx } = kit;
+  const text = await readDoc(path);
+  const docTables = findDocTables(text, format, path);
+  const findings = checkDocTables(docTables, stream, options);
+  const summary = { doc: path, tables: docTables.map((t) => t.caption), findings };
+  if (flags.update === undefined) {
+    if (flags.json) ctx.stdout.write(toJsonText(summary));
+    else {
+      for (const finding of findings) writeLine(ctx.stdout, findingMessage(finding, path));
+      writeLine(
+        ctx.stderr,
+        findings.length === 0
+          ? `${path}: ${docTables.length} tables match the stream`
+          : `${path}: ${findings.length} difference${findings.length === 1 ? "" : "s"}`,
+      );
+    }
+    return findings.length === 0 ? 0 : 1;
+  }
+  const update = updateDocTables(text, format, docTables, findings, stream);
+  if (update.rewritten.length > 0) {
+    // The file checked above, now replaced whole: never written through, mode and owner kept.
+    const target = await rewriteTarget(path);
+    await writeFileAtomic(target.path, update.text, { mode: target.mode, owner: target.owner });
+  }
+  if (flags.json)
+    ctx.stdout.write(toJsonText({ ...summary, rewritten: update.rewritten.map((t) => t.caption) }));
+  for (const finding of findings) writeLine(ctx.stderr, findingMessage(finding, path));
+  for (const table of update.rewritten)
+    writeLine(ctx.stderr, `${path}:${table.captionLine}: rewrote ${quoted(table.caption)}`);
+  if (update.unresolved.length > 0)
+    writeLine(ctx.stderr, `${path}: ${update.unresolved.length} difference(s) need a hand edit (see above)`);
+  else if (update.rewritten.length === 0) writeLine(ctx.stderr, `${path}: up to date`);
+  return update.unresolved.length === 0 ? 0 : 1;
+}
+
+/**
+ * The doc file as text: a regular file, not a symlink (a docs checkout is someone else's
+ * tree, and --update replaces what it names), not a FIFO that would block, capped in size,
+ * and UTF-8, decoded without dropping a byte-order mark so a rewrite keeps every byte.
+ */
+async function readDoc(path: string): Promise<string> {
+  const handle = await openForReadNoFollow(path);
+  if (handle === undefined) throw new BootstreamError("IO", `cannot read ${path}: no such file`, { path });
+  try {
+    const { size } = await handle.stat();
+    if (size > DOC_MAX_BYTES)
+      throw new BootstreamError(
+        "TOO_LARGE",
+        `${path} is ${formatBytes(size)}, more than the ${formatBytes(DOC_MAX_BYTES)} a docs file may have`,
+        { path },
+      );
+    const bytes = await handle.readFile();
+    try {
+      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+    } catch (cause) {
+      throw new BootstreamError("INVALID_DOCUMENT", `${path}: expected UTF-8 text`, { path, cause });
+    }
+  } finally {
+    await handle.close();
+  }
+}

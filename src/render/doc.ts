@@ -1,0 +1,298 @@
+/**
+ * Finds bootstream's tables in a document written by people: an AsciiDoc file in the layout
+ * of OpenShift's docs modules, or a Markdown file. A table is known by its caption
+ * (`.x86_64 {op-system} AMIs` in AsciiDoc, `**x86_64 CoreOS AMIs**` in Markdown: the
+ * architecture, any OS name, and a table title); everything else in the file is prose that
+ * `--update` must leave byte for byte. A caption with no table after it, a table that is not
+ * closed, or the same caption twice is an error naming the line.
+ */
+import { BootstreamError } from "../errors.ts";
+import { quoted } from "../schema/text.ts";
+import { asciidocCellValue, markdownCellValue, markdownTextValue } from "./cells.ts";
+import { TABLE_KINDS, TABLE_SPECS, type TableKind } from "./tables.ts";
+
+export type DocFormat = "asciidoc" | "markdown";
+
+/** A line of the document and the line end that followed it ("" for a last line without one). */
+export interface DocLine {
+  text: string;
+  end: string;
+}
+
+export interface DocRow {
+  /** Cell values, markup removed. */
+  cells: string[];
+  /** 1-based line of the row's first cell. */
+  line: number;
+}
+
+export interface DocTable {
+  architecture: string;
+  table: TableKind;
+  /** The caption as written, markup removed: `x86_64 {op-system} AMIs`. */
+  caption: string;
+  captionLine: number;
+  /** 0-based indexes of the first and last line a rewrite replaces (AsciiDoc: the `|===` lines). */
+  first: number;
+  last: number;
+  /** Columns the document's table has. */
+  columns: number;
+  /** Whether its first row is a header row. */
+  header: boolean;
+  rows: DocRow[];
+}
+
+export function splitDocLines(text: string): DocLine[] {
+  const lines: DocLine[] = [];
+  const re = /\r?\n/g;
+  let start = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    lines.push({ text: text.slice(start, m.index), end: m[0] });
+    start = m.index + m[0].length;
+  }
+  if (start < text.length) lines.push({ text: text.slice(start), end: "" });
+  return lines;
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+/** Titles longest first, so `AWS Windows License Included AMIs` is not read as `AMIs`. */
+const TITLES = [...TABLE_KINDS].sort((a, b) => TABLE_SPECS[b].title.length - TABLE_SPECS[a].title.length);
+const CAPTION = new RegExp(
+  `^([a-z][a-z0-9_]*)(?: (.+?))? (${TITLES.map((k) => escapeRegExp(TABLE_SPECS[k].title)).join("|")})$`,
+);
+
+/** The architecture and table kind a caption names, or undefined when it is not one of ours. */
+export function parseCaption(caption: string): { architecture: string; table: TableKind } | undefined {
+  const m = CAPTION.exec(caption);
+  if (!m) return undefined;
+  const table = TITLES.find((k) => TABLE_SPECS[k].title === m[3]) as TableKind;
+  return { architecture: m[1] as string, table };
+}
+
+function malformed(name: string, line: number, message: string): BootstreamError {
+  return new BootstreamError("INVALID_DOCUMENT", `${name}:${line}: ${message}`, { path: name });
+}
+
+/** Splits a line at the `|` that are not escaped as `\|` (which become part of the cell). */
+function splitCells(line: string): string[] {
+  const pieces: string[] = [];
+  let current = "";
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (ch === "\\" && line[i + 1] === "|") {
+      current += "|";
+      i++;
+    } else if (ch === "|") {
+      pieces.push(current);
+      current = "";
+    } else current += ch;
+  }
+  pieces.push(current);
+  return pieces;
+}
+
+export function findDocTables(text: string, format: DocFormat, name: string): DocTable[] {
+  const lines = splitDocLines(text);
+  const tables = format === "asciidoc" ? findAsciidocTables(lines, name) : findMarkdownTables(lines, name);
+  const seen = new Map<string, DocTable>();
+  for (const table of tables) {
+    const id = `${table.architecture} ${table.table}`;
+    const before = seen.get(id);
+    if (before !== undefined)
+      throw malformed(
+        name,
+        table.captionLine,
+        `caption ${quoted(table.caption)} repeats the one at line ${before.captionLine}: which table to check is ambiguous`,
+      );
+    seen.set(id, table);
+  }
+  return tables;
+}
+
+/** Listing, literal, comment and passthrough blocks: their content is verbatim text, never a caption. */
+const ASCIIDOC_VERBATIM = /^(-{4,}|\.{4,}|\/{4,}|\+{4,}|`{3,})$/;
+/** What may stand before a `|` that opens a cell: `2+`, `a`, `3*^.>m`, ... */
+const CELL_SPEC = /^(?:\d+\*)?(?:\d*(?:\.\d+)?\+)?[<^>]?(?:\.[<^>])?[adehlmsv]?$/;
+
+function findAsciidocTables(lines: DocLine[], name: string): DocTable[] {
+  const tables: DocTable[] = [];
+  let fence: string | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const text = (lines[i] as DocLine).text.trimEnd();
+    if (fence !== undefined) {
+      if (text === fence) fence = undefined;
+      continue;
+    }
+    if (ASCIIDOC_VERBATIM.test(text)) {
+      fence = text;
+      continue;
+    }
+    if (!/^\.[^.\s]/.test(text)) continue;
+    const named = parseCaption(text.slice(1));
+    if (named === undefined) continue;
+    const table = asciidocTable(lines, i, text.slice(1), named, name);
+    tables.push(table);
+    i = table.last;
+  }
+  return tables;
+}
+
+function asciidocTable(
+  lines: DocLine[],
+  captionIndex: number,
+  caption: string,
+  named: { architecture: string; table: TableKind },
+  name: string,
+): DocTable {
+  const textAt = (i: number) => (lines[i] as DocLine).text.trim();
+  const attributes: string[] = [];
+  let open = captionIndex + 1;
+  while (open < lines.length && (textAt(open) === "" || /^\[.*\]$/.test(textAt(open)))) {
+    if (textAt(open) !== "") attributes.push(textAt(open));
+    open++;
+  }
+  if (open >= lines.length || textAt(open) !== "|===")
+    throw malformed(name, captionIndex + 1, `caption ${quoted(caption)} is not followed by a table (|===)`);
+  let close = open + 1;
+  while (close < lines.length && textAt(close) !== "|===") close++;
+  if (close >= lines.length)
+    throw malformed(name, open + 1, `the table ${quoted(caption)} opened here has no closing |===`);
+
+  const cells: { text: string; line: number }[] = [];
+  let firstLine: { index: number; cells: number } | undefined;
+  for (let i = open + 1; i < close; i++) {
+    const raw = (lines[i] as DocLine).text;
+    if (raw.trim() === "") continue;
+    const pieces = splitCells(raw);
+    const lead = pieces[0] as string;
+    const last = cells.at(-1);
+    if (pieces.length === 1 || !CELL_SPEC.test(lead.trim())) {
+      // Text before any `|` continues the cell above (a cell may span lines).
+      if (last === undefined)
+        throw malformed(name, i + 1, `text before the first cell of ${quoted(caption)}`);
+      last.text += `\n${lead}`;
+    }
+    for (const piece of pieces.slice(1)) cells.push({ text: piece, line: i + 1 });
+    firstLine ??= { index: i, cells: pieces.length - 1 };
+  }
+  const attributeText = attributes.join(" ");
+  const columns = colsCount(attributeText) ?? firstLine?.cells ?? 0;
+  const header = hasHeader(attributeText, lines, firstLine, columns);
+  if (columns === 0 || cells.length % columns !== 0)
+    throw malformed(
+      name,
+      open + 1,
+      `the table ${quoted(caption)} has ${cells.length} cells, not rows of ${columns} columns`,
+    );
+  const rows: DocRow[] = [];
+  for (let i = header ? columns : 0; i < cells.length; i += columns) {
+    const row = cells.slice(i, i + columns);
+    rows.push({ cells: row.map((c) => asciidocCellValue(c.text)), line: (row[0] as { line: number }).line });
+  }
+  return {
+    ...named,
+    caption,
+    captionLine: captionIndex + 1,
+    first: open,
+    last: close,
+    columns,
+    header,
+    rows,
+  };
+}
+
+/** Columns of a `cols="2a,2a"` / `cols="3*"` attribute, if there is one. */
+function colsCount(attributes: string): number | undefined {
+  const m = /\bcols\s*=\s*(?:"([^"]*)"|'([^']*)'|([^,\]\s]+))/.exec(attributes);
+  if (!m) return undefined;
+  const spec = (m[1] ?? m[2] ?? m[3] ?? "").trim();
+  if (/^\d+$/.test(spec)) return Number(spec);
+  return spec
+    .split(/[,;]/)
+    .map((entry) => /^\s*(\d+)\*/.exec(entry))
+    .reduce((n, multiplier) => n + (multiplier ? Number(multiplier[1]) : 1), 0);
+}
+
+/** `options="header"` or `%header`; else Asciidoctor's implicit header: a first line of all cells, then a blank line. */
+function hasHeader(
+  attributes: string,
+  lines: DocLine[],
+  firstLine: { index: number; cells: number } | undefined,
+  columns: number,
+): boolean {
+  if (/%noheader\b|\boptions\s*=\s*"?[^"\]]*\bnoheader\b/.test(attributes)) return false;
+  if (/%header\b|\boptions\s*=\s*"?[^"\]]*\bheader\b/.test(attributes)) return true;
+  if (firstLine === undefined || firstLine.cells !== columns) return false;
+  return (lines[firstLine.index + 1]?.text.trim() ?? "") === "";
+}
+
+const MARKDOWN_FENCE = /^(`{3,}|~{3,})/;
+const MARKDOWN_DELIMITER_CELL = /^\s*:?-+:?\s*$/;
+
+/** The cells of a GFM table line: outer pipes dropped, `\|` kept in the cell. */
+function markdownCells(text: string): string[] {
+  const pieces = splitCells(text.trim());
+  if (pieces[0]?.trim() === "") pieces.shift();
+  if (pieces.length > 0 && pieces.at(-1)?.trim() === "" && text.trim().endsWith("|")) pieces.pop();
+  return pieces;
+}
+
+function findMarkdownTables(lines: DocLine[], name: string): DocTable[] {
+  const tables: DocTable[] = [];
+  let fence: string | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const text = (lines[i] as DocLine).text.trim();
+    if (fence !== undefined) {
+      if (text.startsWith(fence)) fence = undefined;
+      continue;
+    }
+    const opening = MARKDOWN_FENCE.exec(text);
+    if (opening) {
+      fence = opening[1];
+      continue;
+    }
+    const bold = /^\*\*(.+)\*\*$/.exec(text);
+    if (!bold) continue;
+    const caption = markdownTextValue(bold[1] as string);
+    const named = parseCaption(caption);
+    if (named === undefined) continue;
+    const table = markdownTable(lines, i, caption, named, name);
+    tables.push(table);
+    i = table.last;
+  }
+  return tables;
+}
+
+function markdownTable(
+  lines: DocLine[],
+  captionIndex: number,
+  caption: string,
+  named: { architecture: string; table: TableKind },
+  name: string,
+): DocTable {
+  const textAt = (i: number) => (lines[i] as DocLine).text.trim();
+  let first = captionIndex + 1;
+  while (first < lines.length && textAt(first) === "") first++;
+  let last = first;
+  while (last < lines.length && textAt(last).startsWith("|")) last++;
+  last--;
+  if (last < first + 1 || !markdownCells(textAt(first + 1)).every((c) => MARKDOWN_DELIMITER_CELL.test(c)))
+    throw malformed(
+      name,
+      captionIndex + 1,
+      `caption ${quoted(caption)} is not followed by a table (a header row, then a | --- | row)`,
+    );
+  const columns = markdownCells(textAt(first)).length;
+  const rows: DocRow[] = [];
+  for (let i = first + 2; i <= last; i++) {
+    const cells = markdownCells(textAt(i));
+    if (cells.length !== columns)
+      throw malformed(
+        name,
+        i + 1,
+        `a row of ${quoted(caption)} has ${cells.length} cells, the header ${columns}`,
+      );
+    rows.push({ cells: cells.map(markdownCellValue), line: i + 1 });
+  }
+  return { ...named, caption, captionLine: captionIndex + 1, first, last, columns, header: true, rows };
+}

@@ -1,0 +1,24 @@
+/** Tables of a stream for documentation, and checking or updating the tables a document has. */
+export {
+  type CheckOptions,
+  checkDocTables,
+  type DocUpdate,
+  type FindingKind,
+  findingMessage,
+  type RenderFinding,
+  updateDocTables,
+} from "./check.ts";
+export { type DocFormat, type DocTable, findDocTables } from "./doc.ts";
+export {
+  captionOf,
+  RENDER_SELECTIONS,
+  type RenderedTable,
+  type RenderWhat,
+  streamTables,
+  TABLE_KINDS,
+  TABLE_SPECS,
+  type TableKind,
+  type TableSelection,
+  tablesOf,
+} from "./tables.ts";
+export { RENDER_FORMATS, type RenderFormat, renderTables, type TablesJson, tablesJson } from "./write.ts";
