@@ -3,23 +3,11 @@
  * one. A merge patch merges objects key by key, deletes with null and replaces arrays whole,
  * so a GCP patch carries the whole `disks` list.
  */
+import { isDeepEqual } from "../../canonical/equal.ts";
 import { escapeJsonText } from "../../schema/text.ts";
 import { type ImageChange, isRecord, type Json } from "./types.ts";
 
 export const PROVIDER_SPEC_VALUE = ["spec", "template", "spec", "providerSpec", "value"] as const;
-
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b))
-    return a.length === b.length && a.every((v, i) => sameJson(v, b[i]));
-  if (isRecord(a) && isRecord(b)) {
-    const keys = Object.keys(a);
-    return (
-      keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && sameJson(a[k], b[k]))
-    );
-  }
-  return false;
-}
 
 /** The smallest merge patch that turns `from` into `to`. */
 export function mergeDiff(from: unknown, to: unknown): unknown {
@@ -27,7 +15,7 @@ export function mergeDiff(from: unknown, to: unknown): unknown {
   const patch: Json = {};
   for (const [key, value] of Object.entries(to)) {
     if (!Object.hasOwn(from, key)) patch[key] = value;
-    else if (!sameJson(from[key], value)) patch[key] = mergeDiff(from[key], value);
+    else if (!isDeepEqual(from[key], value)) patch[key] = mergeDiff(from[key], value);
   }
   for (const key of Object.keys(from)) if (!Object.hasOwn(to, key)) patch[key] = null;
   return patch;

@@ -15,6 +15,7 @@ import {
   parse as parseYaml,
   stringify as stringifyYaml,
 } from "yaml";
+import { isDeepEqual } from "../../canonical/equal.ts";
 import { BootstreamError } from "../../errors.ts";
 import { hasControlCharacter } from "../../schema/text.ts";
 import { type KubeFormat, type KubeObject, type KubeObjects, parseKubeObjects } from "./documents.ts";
@@ -83,14 +84,12 @@ function renderNode(node: Node, value: unknown, layout: Layout, range: [number, 
   return rendered.replace(/\n(?!$)/g, `\n${pad}`);
 }
 
-const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
-
 /** The splices that turn `node` into `value`, as few bytes as the shapes allow. */
 function splicesFor(node: Node | null | undefined, value: unknown, layout: Layout, out: Splice[]): void {
   if (node === null || node === undefined || node.range === undefined || node.range === null) {
     throw new BootstreamError("INVALID_DOCUMENT", "cannot locate an image field in the input to rewrite it");
   }
-  if (sameJson(node.toJSON(), value)) return;
+  if (isDeepEqual(node.toJSON(), value)) return;
   const range: [number, number] = [node.range[0], node.range[1]];
   if (isMap(node) && isRecord(value) && !isAlias(node)) {
     const keys = node.items.map((pair) => (isScalar(pair.key) ? String(pair.key.value) : undefined));
