@@ -169,7 +169,7 @@ Exit status: 0 done, 1 --check found stale MachineSets (or a document is invalid
 Examples:
   oc get machinesets -n openshift-machine-api -o yaml | bootstream machinesets rhcos-4.16.json -f -
   bootstream machinesets rhcos-4.16.json -f machinesets.yaml --check
-  bootstream machinesets rhcos-4.16.json -f machinesets.yaml --patch | sh
+  bootstream machinesets rhcos-4.16.json -f machinesets.yaml --patch > update-boot-images.sh
   oc get machinesets,secrets -n openshift-machine-api -o yaml > ms.yaml
   bootstream machinesets --configmap coreos-bootimages.yaml -f ms.yaml -o ms-updated.yaml`,
       ),
