@@ -1,19 +1,19 @@
 /** `bootstream convert legacy`: a pre-4.8 installer boot-image file as a stream. */
 import { Command, InvalidArgumentError } from "commander";
-import { type ConvertLegacyOptions, convertLegacyInstaller } from "../convert/legacy.ts";
+import { type ConvertLegacyOptions, convertLegacyInstallerText } from "../convert/legacy.ts";
 import { isRfc3339 } from "../schema/common.ts";
 import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
-import { decodeDocument, toCanonicalJSON } from "../schema/parse.ts";
+import { toCanonicalJSON } from "../schema/parse.ts";
 import { printable } from "../schema/text.ts";
-import { classifySource, readFileCapped, readSource } from "../source/read.ts";
+import { classifySource, readSource } from "../source/read.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { parseIndent, sourceOptions, withArchOption } from "./options.ts";
+import { parseIndent, readLocalFile, sourceOptions, withArchOption } from "./options.ts";
 import { emitDocument } from "./output.ts";
 import { toJsonText } from "./render.ts";
 
-/** A legacy file is about 5 KB; anything near this is not one. */
-const LEGACY_MAX_BYTES = 1024 * 1024;
+/** A legacy file is about 5 KB; stdin and URLs get the cap readLocalFile puts on local files. */
+const LEGACY_MAX_BYTES = 4 * 1024 * 1024;
 const FALLBACK_ARCH = "x86_64";
 
 interface LegacyFlags {
@@ -39,9 +39,11 @@ function parseTimestamp(value: string): string {
 
 /** FILE, `-` or a URL; a bare word is a local file here, never a stream name to fetch. */
 async function readLegacy(kit: CommandKit, file: string): Promise<{ name: string; bytes: Uint8Array }> {
-  if (classifySource(file) === "name")
-    return { name: file, bytes: await readFileCapped(file, LEGACY_MAX_BYTES, "a legacy installer file") };
-  return readSource(file, { ...sourceOptions(kit.ctx, {}), maxBytes: LEGACY_MAX_BYTES });
+  const kind = classifySource(file);
+  if (kind === "stdin" || kind === "url")
+    return readSource(file, { ...sourceOptions(kit.ctx, {}), maxBytes: LEGACY_MAX_BYTES });
+  // A missing or unreadable FILE is a usage error (exit 2), as for keys and policies.
+  return { name: file, bytes: await readLocalFile(file, "legacy installer file") };
 }
 
 function legacyCommand(kit: CommandKit): Command {
@@ -101,7 +103,7 @@ Examples:
           ...(flags.lastModified === undefined ? {} : { lastModified: flags.lastModified }),
           ...(flags.gcpProject === undefined ? {} : { gcpProject: flags.gcpProject }),
         };
-        const { stream, unmapped } = convertLegacyInstaller(decodeDocument(bytes).value, options);
+        const { stream, unmapped } = convertLegacyInstallerText(bytes, options);
         const text = toCanonicalJSON(stream, { kind: "stream", indent: flags.indent });
         if (flags.json) {
           // The stream in its canonical key order, as the file it would be.

@@ -9,10 +9,11 @@
  * so it must be a bare file name (no directory, `..`, URL, query or escape).
  */
 import { z } from "zod";
-import { type Issue, toPointer } from "../errors.ts";
+import { BootstreamError, type Issue, toPointer } from "../errors.ts";
 import { httpUrl, nonEmpty, regionName, releaseVersion, sha256 } from "../schema/common.ts";
 import { describeValue, valueAt } from "../schema/documents.ts";
 import { invalidDocumentError } from "../schema/parse.ts";
+import { printable } from "../schema/text.ts";
 
 /** Real legacy files name artifacts like `rhcos-45.82.202008010929-0-metal.x86_64.raw.gz`. */
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/;
@@ -69,7 +70,17 @@ export function parseLegacyInstaller(value: unknown, name?: string): LegacyInsta
   const result = legacyInstallerSchema.safeParse(value);
   const issues = result.success ? duplicatePaths(result.data) : schemaIssues(result.error.issues, value);
   if (result.success && issues.length === 0) return result.data;
-  throw invalidDocumentError(issues, name);
+  throw legacyFileError(issues, name);
+}
+
+/**
+ * INVALID_DOCUMENT for `issues`. A pointer is made of the file's own keys, which may hold
+ * terminal escapes: the message shows it escaped (the issues keep it as it is).
+ */
+export function legacyFileError(issues: readonly Issue[], name?: string): BootstreamError {
+  const shown = issues.map((issue) => ({ ...issue, pointer: printable(issue.pointer) }));
+  const error = invalidDocumentError(shown, name);
+  return new BootstreamError(error.code, error.message, { path: issues[0]?.pointer ?? "", issues });
 }
 
 function schemaIssues(issues: readonly z.core.$ZodIssue[], value: unknown): Issue[] {

@@ -15,11 +15,11 @@ import { generateStream } from "../generate/stream.ts";
 import type { BuildArtifact, BuildMeta } from "../schema/build-meta.ts";
 import { isHttpUrl } from "../schema/common.ts";
 import { detectForeignFormat, isPlainObject, validateValue } from "../schema/documents.ts";
-import { invalidDocumentError } from "../schema/parse.ts";
+import { decodeDocument } from "../schema/parse.ts";
 import type { Stream, StreamArch } from "../schema/stream.ts";
 import { quoted } from "../schema/text.ts";
 import { buildIdTimestamp, isRhcosBuildId, rhcosStreamName } from "./build-id.ts";
-import { type LegacyInstallerFile, parseLegacyInstaller } from "./legacy-schema.ts";
+import { type LegacyInstallerFile, legacyFileError, parseLegacyInstaller } from "./legacy-schema.ts";
 
 /** The project RHCOS publishes its GCP images in (RHCOS streams: `images.gcp.project`). */
 export const RHCOS_GCP_PROJECT = "rhcos-cloud";
@@ -69,10 +69,27 @@ const IMAGE_REASONS: Record<string, string> = {
 
 const TOP_LEVEL_REASONS: Record<string, string> = {
   oscontainer:
-    "the build's OS update container (machine-os-content), not a boot image; a stream lists boot images only",
-  "ostree-commit": "a stream does not record the OSTree commit of a build (release.json does)",
-  "ostree-version": "a stream names a build by its release (buildid) only",
+    "the build's OS update container, machine-os-content, is no boot image; a stream lists boot images only",
+  "ostree-commit": "a stream does not record a build's OSTree commit; release.json does",
+  "ostree-version": "a stream names a build by its release, the buildid, only",
 };
+
+/** Converts the JSON text (or its UTF-8 bytes) of a pre-4.8 installer file. */
+export function convertLegacyInstallerText(
+  input: string | Uint8Array,
+  options: ConvertLegacyOptions = {},
+): LegacyConversion {
+  let value: unknown;
+  try {
+    ({ value } = decodeDocument(input));
+  } catch (error) {
+    // A syntax error is located (line, column); name the file in front of it.
+    if (error instanceof BootstreamError && error.issues.length > 0)
+      throw legacyFileError(error.issues, options.name);
+    throw error;
+  }
+  return convertLegacyInstaller(value, options);
+}
 
 /** Converts a parsed pre-4.8 installer file (any JSON value; it is validated here). */
 export function convertLegacyInstaller(value: unknown, options: ConvertLegacyOptions = {}): LegacyConversion {
@@ -80,7 +97,7 @@ export function convertLegacyInstaller(value: unknown, options: ConvertLegacyOpt
   if (detectForeignFormat(value) !== "installer-pre-4.8") {
     const keys = isPlainObject(value) ? Object.keys(value).slice(0, 6).map(quoted).join(", ") : "";
     const message = `expected the pre-4.8 installer format (top-level baseURI, buildid and images), found ${keys === "" ? "no such object" : `the keys ${keys}`}`;
-    throw invalidDocumentError([{ pointer: "", message }], name);
+    throw legacyFileError([{ pointer: "", message }], name);
   }
   const file = parseLegacyInstaller(value, name);
   const architecture = chooseArchitecture(file, options.architecture);
@@ -115,15 +132,14 @@ export function convertLegacyInstaller(value: unknown, options: ConvertLegacyOpt
     // The build translation names the same pointers (/images/<name>/path) as the legacy file.
     if (error instanceof BootstreamError && error.code === "INVALID_DOCUMENT" && error.path) {
       const message = error.message.replace(/^--meta #1: /, "");
-      throw invalidDocumentError([{ pointer: error.path, message }], name);
+      throw legacyFileError([{ pointer: error.path, message }], name);
     }
     throw error;
   }
   const entry = stream.architectures[architecture] as StreamArch;
   const carried = relocateArtifacts(entry, file);
   const issues = validateValue(stream, "stream");
-  if (issues.length > 0)
-    throw invalidDocumentError(issues, `the stream converted from ${name ?? "the file"}`);
+  if (issues.length > 0) throw legacyFileError(issues, `the stream converted from ${name ?? "the file"}`);
   return {
     stream,
     architecture,
@@ -145,7 +161,7 @@ function chooseArchitecture(file: LegacyInstallerFile, asked: string | undefined
     if (arch === undefined) continue;
     const pointer = toPointer(["images", image, "path"]);
     if (carried !== undefined && carried.arch !== arch) {
-      throw invalidDocumentError([
+      throw legacyFileError([
         {
           pointer,
           message: `expected the architecture of ${carried.pointer} (${carried.arch}), found ${quoted(path)}`,
@@ -268,7 +284,7 @@ function unmappedFields(
             ["amis", region],
             ami,
             new Set(["hvm"]),
-            "a stream's AWS region entry holds the AMI id (hvm) only",
+            "a stream's AWS region entry holds the AMI id, hvm, only",
           );
         break;
       case "images":
@@ -292,7 +308,7 @@ function unmappedFields(
         if (file.gcp?.url !== undefined)
           add(
             ["gcp", "url"],
-            "a stream's images.gcp names the image (project, name); the image tarball is artifacts.gcp, from images.gcp",
+            "images.gcp names the image by project and name; the tarball itself is artifacts.gcp, made from images.gcp",
           );
         extraFields(["gcp"], raw.gcp, new Set(["image", "project", "url"]), unknown);
         break;
