@@ -19,6 +19,5 @@ export {
   TABLE_SPECS,
   type TableKind,
   type TableSelection,
-  tablesOf,
 } from "./tables.ts";
 export { RENDER_FORMATS, type RenderFormat, renderTables, type TablesJson, tablesJson } from "./write.ts";

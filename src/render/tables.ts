@@ -4,7 +4,6 @@
  * CSV, JSON) writes these same rows, and `--check` compares a document's tables with them,
  * so the model is the one place that decides what a table holds and what it is called.
  */
-import { BootstreamError } from "../errors.ts";
 import { type CloudImage, findArtifacts, getArchitecture, listImages } from "../query/index.ts";
 import type { Stream, StreamArch } from "../schema/stream.ts";
 
@@ -217,14 +216,4 @@ function marketplaceRows(arch: StreamArch): string[][] {
     }
   }
   return rows;
-}
-
-/** The table kinds of a `--what` value; a USAGE error naming the choices otherwise. */
-export function tablesOf(what: string): readonly TableKind[] {
-  if (!Object.hasOwn(RENDER_SELECTIONS, what))
-    throw new BootstreamError(
-      "USAGE",
-      `--what ${JSON.stringify(what)}: expected one of ${Object.keys(RENDER_SELECTIONS).join(", ")}`,
-    );
-  return RENDER_SELECTIONS[what as RenderWhat];
 }
