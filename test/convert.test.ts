@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { escapePointerToken, parsePointer } from "../src/errors.ts";
 import { type CliRun, spawnBootstream } from "./helpers/cli.ts";
 import { fixturePath, tempDir } from "./helpers/fixtures.ts";
 
@@ -105,14 +106,10 @@ function unmappedPointers(stderr: string): string[] {
   });
 }
 
-function escapeToken(token: string): string {
-  return token.replaceAll("~", "~0").replaceAll("/", "~1");
-}
-
 /** Every leaf of a JSON value as a JSON pointer. */
 function leaves(value: unknown, prefix = ""): string[] {
   if (typeof value !== "object" || value === null) return [prefix];
-  return Object.entries(value).flatMap(([k, v]) => leaves(v, `${prefix}/${escapeToken(k)}`));
+  return Object.entries(value).flatMap(([k, v]) => leaves(v, `${prefix}/${escapePointerToken(k)}`));
 }
 
 function allArtifacts(arch: ConvertedArch): Artifact[] {
@@ -306,10 +303,7 @@ describe("convert legacy: hostile files", () => {
   };
   /** Sets the value at a JSON pointer of the file (creating the last key). */
   const setAt = (file: LegacyFile, pointer: string, value: unknown): void => {
-    const tokens = pointer
-      .slice(1)
-      .split("/")
-      .map((t) => t.replaceAll("~1", "/").replaceAll("~0", "~"));
+    const tokens = parsePointer(pointer);
     const last = tokens.pop() as string;
     let at = file as Record<string, unknown>;
     for (const token of tokens) at = at[token] as Record<string, unknown>;
