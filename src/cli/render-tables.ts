@@ -4,6 +4,7 @@ import { BootstreamError } from "../errors.ts";
 import { rewriteTarget, writeFileAtomic } from "../files/atomic.ts";
 import { openForReadNoFollow } from "../files/open.ts";
 import {
+  ASCIIDOC_OS_NAME,
   type CheckOptions,
   checkDocTables,
   type DocFormat,
@@ -91,8 +92,8 @@ it by (ARCH is x86_64, aarch64, ...; OS the --os-name):
   .ARCH OS IBM Cloud images / PowerVS images    region, object, bucket, URL
   .ARCH OS KubeVirt image                       image, digest-ref
   .ARCH OS artifacts                            platform, format, file URL, SHA256, signature URL
---what amis is the first; images the next six; artifacts the last. Markdown captions are
-**ARCH OS TITLE** lines. Architectures: -a in the order given, else all, sorted.
+--what amis selects the first kind, artifacts the last, images all the others. Markdown
+captions are **ARCH OS TITLE** lines. Architectures: -a in the order given, else all, sorted.
 
 --check reads the file's tables (AsciiDoc, or Markdown for .md files or --format markdown),
 matches rows by region or key and prints one line per row that differs, is missing or is
@@ -123,8 +124,7 @@ Examples:
         );
       const docFormat = docPath === undefined ? undefined : docFormatOf(command, flags, docPath);
       const format: RenderFormat = flags.json && docPath === undefined ? "json" : flags.format;
-      const osName =
-        flags.osName ?? (format === "asciidoc" || docFormat === "asciidoc" ? "{op-system}" : "CoreOS");
+      const osName = flags.osName ?? ((docFormat ?? format) === "asciidoc" ? ASCIIDOC_OS_NAME : "CoreOS");
       if (osName === "" || hasControlCharacter(osName))
         throw new BootstreamError("USAGE", "--os-name: expected text without control characters");
       const { stream } = await loadStream(source, streamSourceOptions(ctx, flags));

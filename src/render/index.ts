@@ -10,6 +10,7 @@ export {
 } from "./check.ts";
 export { type DocFormat, type DocTable, findDocTables } from "./doc.ts";
 export {
+  ASCIIDOC_OS_NAME,
   captionOf,
   RENDER_SELECTIONS,
   type RenderedTable,
