@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { buildIdTimestamp, rhcosStreamName } from "../src/convert/build-id.ts";
 import { escapePointerToken, parsePointer } from "../src/errors.ts";
 import { type CliRun, spawnBootstream } from "./helpers/cli.ts";
 import { fixturePath, tempDir } from "./helpers/fixtures.ts";
@@ -375,5 +376,24 @@ describe("convert legacy: hostile files", () => {
     const notJson = await convert(["-"], "{nope");
     assert.equal(notJson.code, 1);
     assert.match(notJson.stderr, /^bootstream: -: \/: expected/);
+  });
+});
+
+describe("RHCOS build ids (library)", () => {
+  it("tell the stream and the build time when they have them", () => {
+    const cases: [string, string | undefined, string | undefined][] = [
+      ["45.82.202008010929-0", "rhcos-4.5", "2020-08-01T09:29:00Z"],
+      ["43.81.202003111353.0", "rhcos-4.3", "2020-03-11T13:53:00Z"],
+      ["47.84.202206131039-0", "rhcos-4.7", "2022-06-13T10:39:00Z"],
+      ["410.8.20190520.0", "rhcos-4.1", undefined],
+      ["43.80.20191002.1", "rhcos-4.3", undefined],
+      ["48.84.202213999999-0", "rhcos-4.8", undefined],
+      ["30.20191014.0", undefined, undefined],
+      ["410.84.202201251210-0", undefined, undefined],
+    ];
+    for (const [id, stream, time] of cases) {
+      assert.equal(rhcosStreamName(id), stream, id);
+      assert.equal(buildIdTimestamp(id), time, id);
+    }
   });
 });
