@@ -15,6 +15,8 @@ const CORE = [
   "lint",
   "kube",
   "trust",
+  "render",
+  "convert",
   "errors.ts",
   "index.ts",
   "version.ts",

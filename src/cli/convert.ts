@@ -1,14 +1,19 @@
 /** `bootstream convert legacy`: a pre-4.8 installer boot-image file as a stream. */
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { type ConvertLegacyOptions, convertLegacyInstallerText } from "../convert/legacy.ts";
-import { isRfc3339 } from "../schema/common.ts";
-import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import { toCanonicalJSON } from "../schema/parse.ts";
 import { printable } from "../schema/text.ts";
 import { classifySource, readSource } from "../source/read.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
-import { parseIndent, readLocalFile, sourceOptions, withArchOption } from "./options.ts";
+import {
+  parseIndent,
+  parseStreamName,
+  parseTimestamp,
+  readLocalFile,
+  sourceOptions,
+  withArchOption,
+} from "./options.ts";
 import { emitDocument } from "./output.ts";
 import { toJsonText } from "./render.ts";
 
@@ -24,17 +29,6 @@ interface LegacyFlags {
   indent: number;
   output?: string;
   json?: boolean;
-}
-
-function parseStreamName(value: string): string {
-  if (!isStreamName(value)) throw new InvalidArgumentError(`expected ${STREAM_NAME_EXPECTATION}`);
-  return value;
-}
-
-function parseTimestamp(value: string): string {
-  if (!isRfc3339(value))
-    throw new InvalidArgumentError("expected an RFC 3339 time of a real instant like 2021-06-17T17:57:00Z");
-  return value;
 }
 
 /** FILE, `-` or a URL; a bare word is a local file here, never a stream name to fetch. */

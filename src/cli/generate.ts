@@ -6,8 +6,7 @@ import { FCOS_STREAM_BASE_URL, generateRelease } from "../generate/release.ts";
 import { addToIndex } from "../generate/release-index.ts";
 import { generateStream, type ReleaseInput } from "../generate/stream.ts";
 import type { BuildMeta } from "../schema/build-meta.ts";
-import { formatTimestamp, HTTP_URL_EXPECTATION, isHttpUrl, isRfc3339 } from "../schema/common.ts";
-import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
+import { formatTimestamp, HTTP_URL_EXPECTATION, isHttpUrl } from "../schema/common.ts";
 import { toCanonicalJSON } from "../schema/parse.ts";
 import type { Release } from "../schema/release.ts";
 import type { ReleaseIndex } from "../schema/release-index.ts";
@@ -16,6 +15,8 @@ import { readFileCapped } from "../source/read.ts";
 import type { CliContext, CommandKit } from "./context.ts";
 import {
   parseIndent,
+  parseStreamName,
+  parseTimestamp,
   sourceOptions,
   streamBaseUrlOption,
   streamSourceOptions,
@@ -23,20 +24,6 @@ import {
   withTrustOptions,
 } from "./options.ts";
 import { emitDocument } from "./output.ts";
-
-function parseTimestamp(value: string): string {
-  if (!isRfc3339(value))
-    throw new InvalidArgumentError(
-      "expected an RFC 3339 time of a real instant like 2024-05-31T14:21:46Z (no leap second, no impossible date)",
-    );
-  return value;
-}
-
-/** --stream: the name becomes part of URLs, file names and store keys. */
-function parseStreamName(value: string): string {
-  if (!isStreamName(value)) throw new InvalidArgumentError(`expected ${STREAM_NAME_EXPECTATION}`);
-  return value;
-}
 
 /** --base-url: it prefixes URLs that end up in documents, so it must pass their rule. */
 function parseBaseUrl(value: string): string {

@@ -4,6 +4,8 @@ import { MAX_INDENT } from "../canonical/write.ts";
 import { BootstreamError } from "../errors.ts";
 import type { Policy } from "../lint/policy.ts";
 import type { Deadlines } from "../net/http.ts";
+import { isRfc3339 } from "../schema/common.ts";
+import { isStreamName, STREAM_NAME_EXPECTATION } from "../schema/names.ts";
 import { type ReadSourceOptions, readFileCapped, type SourceBytes } from "../source/read.ts";
 import type { TrustOptions, TrustVerdict } from "../source/trusted.ts";
 import type { Store } from "../storage/store.ts";
@@ -82,6 +84,21 @@ export function deadlinesFrom(env: CliContext["env"]): Deadlines {
   const ms = Math.max(1, Math.round(seconds * 1000));
   // A whole small document gets a few idle periods: enough for a slow link, not for a drip.
   return { connectTimeoutMs: ms, idleTimeoutMs: ms, totalTimeoutMs: ms * 4 };
+}
+
+/** `--stream NAME` of the commands that make streams: the name becomes part of URLs, file names and store keys. */
+export function parseStreamName(value: string): string {
+  if (!isStreamName(value)) throw new InvalidArgumentError(`expected ${STREAM_NAME_EXPECTATION}`);
+  return value;
+}
+
+/** `--last-modified TIME`: what a stream's metadata.last-modified accepts. */
+export function parseTimestamp(value: string): string {
+  if (!isRfc3339(value))
+    throw new InvalidArgumentError(
+      "expected an RFC 3339 time of a real instant like 2024-05-31T14:21:46Z (no leap second, no impossible date)",
+    );
+  return value;
 }
 
 /** `--indent N` of the commands that write canonical JSON. */

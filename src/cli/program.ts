@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { toBootstreamError } from "../errors.ts";
+import { printableLines } from "../schema/text.ts";
 import { VERSION } from "../version.ts";
 import type { CliContext, CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
@@ -35,6 +36,9 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   mirror: async () => (await import("./mirror.ts")).registerMirror,
   oci: async () => (await import("./oci.ts")).registerOci,
   configmap: async () => (await import("./configmap.ts")).registerConfigMap,
+  render: async () => (await import("./render-tables.ts")).registerRender,
+  machinesets: async () => (await import("./machinesets.ts")).registerMachineSets,
+  convert: async () => (await import("./convert.ts")).registerConvert,
 };
 
 /**
@@ -63,7 +67,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
         exitCode = await body();
       } catch (thrown) {
         const error = toBootstreamError(thrown);
-        writeLine(ctx.stderr, `bootstream: ${error.message}`);
+        writeLine(ctx.stderr, `bootstream: ${printableLines(error.message)}`);
         if (json) ctx.stdout.write(toJsonText({ error: error.toJSON() }));
         exitCode = error.exitCode;
       }
@@ -133,7 +137,7 @@ Examples:
       return 2;
     }
     const error = toBootstreamError(thrown);
-    writeLine(ctx.stderr, `bootstream: ${error.message}`);
+    writeLine(ctx.stderr, `bootstream: ${printableLines(error.message)}`);
     return error.exitCode;
   }
   return exitCode;

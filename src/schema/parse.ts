@@ -19,6 +19,7 @@ import {
 import type { Release } from "./release.ts";
 import type { ReleaseIndex } from "./release-index.ts";
 import type { Stream } from "./stream.ts";
+import { printable } from "./text.ts";
 import type { Updates } from "./updates.ts";
 
 export interface DocumentTypes {
@@ -136,7 +137,7 @@ export function invalidDocumentError(issues: readonly Issue[], name?: string): B
   const where = name === undefined ? "" : `${name}: `;
   return new BootstreamError(
     code,
-    `${where}${first?.pointer || "/"}: ${first?.message ?? "invalid document"}${more}`,
+    `${where}${printable(first?.pointer || "/")}: ${first?.message ?? "invalid document"}${more}`,
     {
       path: first?.pointer ?? "",
       issues,

@@ -32,6 +32,14 @@ export function printable(value: string): string {
   return CONTROL.test(value) ? value.replace(CONTROL_ALL, hex4) : value;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this finds
+const CONTROL_BUT_LAYOUT_ALL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** Like {@link printable}, but tab and newline stay: for multi-line text such as an error message. */
+export function printableLines(value: string): string {
+  return CONTROL_BUT_LAYOUT.test(value) ? value.replace(CONTROL_BUT_LAYOUT_ALL, hex4) : value;
+}
+
 /** A string quoted for a message: JSON quoting, plus the C1 controls JSON leaves raw. */
 export function quoted(value: string): string {
   return escapeJsonText(JSON.stringify(value));

@@ -624,6 +624,24 @@ test("attack: a key with a C1 control -> validate --strict reports it escaped, n
   assert.match(run.stdout, /\\u009b2J/);
 });
 
+test("attack: an architecture key with an ESC -> every command's error names it escaped, never raw", async () => {
+  const path = mutated(STABLE, (s) => {
+    s.architectures["x\u001b]0;owned\u0007\u001b[2J"] = {};
+  });
+  for (const args of [
+    ["query", path, "-a", "x86_64", "-p", "metal", "-f", "iso"],
+    ["image", path, "-a", "x86_64", "-p", "aws"],
+    ["render", path],
+    ["list", path],
+  ]) {
+    const run = await spawnBootstream(args);
+    assert.equal(run.code, 1, `${args[0]}: ${run.stderr}`);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: raw control characters (but newline) must not appear
+    assert.doesNotMatch(run.stdout + run.stderr, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, args[0]);
+    assert.match(run.stderr, /\\u001b\]0;owned/, `${args[0]}: ${run.stderr}`);
+  }
+});
+
 // ---- fixtures keep passing ------------------------------------------------------------
 
 test("every upstream fixture and example still validates with the stricter rules", async () => {
