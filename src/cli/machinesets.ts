@@ -50,7 +50,8 @@ async function readInput(ctx: CliContext, path: string, what: string): Promise<s
       ? (await readSource("-", { ...sourceOptions(ctx, {}), maxBytes: INPUT_MAX_BYTES })).bytes
       : await readLocalFile(path, what);
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    // The BOM stays in the text: -o writes the input back byte for byte (the parser skips it).
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch (cause) {
     throw new BootstreamError("INVALID_DOCUMENT", `${path}: ${what} is not UTF-8 text`, { path, cause });
   }
@@ -193,6 +194,10 @@ Examples:
         ...(secrets === undefined ? {} : { secrets }),
       });
       const { reports } = result;
+      // Rewritten before anything is printed: a refused rewrite prints its error alone
+      // (with --json, one JSON document on stdout, not the findings followed by the error).
+      const rewritten =
+        flags.output === undefined ? undefined : rewriteObjects(objects, result.edits, flags.file);
       if (result.ignoredKinds.length > 0)
         writeLine(
           ctx.stderr,
@@ -216,8 +221,7 @@ Examples:
       } else if (reports.length > 0) {
         writeLine(out, table(reports));
       }
-      if (flags.output !== undefined)
-        await emitDocument(ctx, rewriteObjects(objects, result.edits, flags.file), flags.output);
+      if (rewritten !== undefined) await emitDocument(ctx, rewritten, flags.output);
       writeLine(ctx.stderr, `${printable(name)}: ${summary(reports)}`);
       return flags.check && reports.some((r) => r.status === "stale") ? 1 : 0;
     }),

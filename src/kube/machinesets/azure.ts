@@ -64,9 +64,11 @@ export function checkAzure(value: unknown, stream: Stream, arch: string): ImageV
       reason:
         "not an RHCOS marketplace image (publisher azureopenshift, redhat or redhat-limited): a custom image",
     };
+  // As the operator: "v2" in the SKU means Gen2 only for an image of type MarketplaceNoPlan;
+  // any other (an older azureopenshift image without a type, a paid one) is Gen2 unless "gen1".
   const gen2 = legacy
     ? text(image, "resourceID").includes("gen2")
-    : variant === "no-purchase-plan"
+    : text(image, "type") === "MarketplaceNoPlan"
       ? text(image, "sku").includes("v2") || arch === "aarch64"
       : !text(image, "sku").includes("gen1");
   const streamArch = Object.hasOwn(stream.architectures, arch) ? stream.architectures[arch] : undefined;

@@ -48,8 +48,9 @@ function whereOf(documentCount: number, document: number, path: (string | number
 
 /** Parses every document of `text`; `name` (a file name or "-") is named in errors. */
 export function parseKubeObjects(text: string, name: string): KubeObjects {
-  // Aliases are counted when the documents become values (toJS), below.
-  const documents = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+  // Aliases are counted when the documents become values (toJS), below. Merge keys (`<<: *base`)
+  // are YAML 1.1, which kubectl and oc read (sigs.k8s.io/yaml): read them as they do.
+  const documents = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, merge: true });
   if (!Array.isArray(documents)) return { format: detectFormat(text), text, documents: [], objects: [] };
   const objects: KubeObject[] = [];
   documents.forEach((doc, index) => {

@@ -36,6 +36,8 @@ interface Splice {
 interface Layout {
   format: KubeFormat;
   text: string;
+  /** The input's line break: what we render gets it too, so a CRLF file stays CRLF. */
+  newline: "\n" | "\r\n";
   /** YAML: whether block lists are indented under their key (`oc` does not indent them). */
   indentSeq: boolean;
   /** JSON: the indentation unit of the input. */
@@ -47,6 +49,7 @@ function layoutOf(parsed: KubeObjects): Layout {
   return {
     format: parsed.format,
     text: parsed.text,
+    newline: parsed.text.includes("\r\n") ? "\r\n" : "\n",
     indentSeq: !/^( *)[^\s#-][^\n]*:\n\1- /m.test(parsed.text),
     jsonIndent,
   };
@@ -71,22 +74,27 @@ function lineIndent(text: string, offset: number): { column: number; leading: st
 
 function renderNode(node: Node, value: unknown, layout: Layout, range: [number, number]): string {
   const original = layout.text.slice(range[0], range[1]);
-  const flow = layout.format === "json" || ((isMap(node) || isSeq(node)) && node.flow === true);
-  if (flow) {
+  // Only a block collection can take a block in its place: an alias (`ami: *ref`) or a
+  // scalar sits after its key on the same line, where only flow text is valid YAML.
+  const block = (isMap(node) || isSeq(node)) && node.flow !== true;
+  let rendered: string;
+  if (layout.format === "json" || !block) {
     if (!original.includes("\n")) return JSON.stringify(value);
     const { leading } = lineIndent(layout.text, range[0]);
-    return JSON.stringify(value, null, layout.jsonIndent).replaceAll("\n", `\n${leading}`);
+    rendered = JSON.stringify(value, null, layout.jsonIndent).replaceAll("\n", `\n${leading}`);
+  } else {
+    const { column } = lineIndent(layout.text, range[0]);
+    rendered = stringifyYaml(value, { lineWidth: 0, indentSeq: layout.indentSeq });
+    if (!original.endsWith("\n")) rendered = rendered.replace(/\n$/, "");
+    rendered = rendered.replace(/\n(?!$)/g, `\n${" ".repeat(column)}`);
   }
-  const { column } = lineIndent(layout.text, range[0]);
-  let rendered = stringifyYaml(value, { lineWidth: 0, indentSeq: layout.indentSeq });
-  if (!original.endsWith("\n")) rendered = rendered.replace(/\n$/, "");
-  const pad = " ".repeat(column);
-  return rendered.replace(/\n(?!$)/g, `\n${pad}`);
+  return layout.newline === "\n" ? rendered : rendered.replaceAll("\n", layout.newline);
 }
 
 /** The splices that turn `node` into `value`, as few bytes as the shapes allow. */
 function splicesFor(node: Node | null | undefined, value: unknown, layout: Layout, out: Splice[]): void {
   if (node === null || node === undefined || node.range === undefined || node.range === null) {
+    // E.g. an image field that comes from a merge key (`<<: *base`): changing it there would change every user.
     throw new BootstreamError("INVALID_DOCUMENT", "cannot locate an image field in the input to rewrite it");
   }
   if (isDeepEqual(node.toJSON(), value)) return;
@@ -126,26 +134,43 @@ export function rewriteObjects(parsed: KubeObjects, edits: readonly ObjectEdit[]
   for (const { object, change } of edits) {
     const path = [...object.path, ...PROVIDER_SPEC_VALUE, ...change.path];
     const doc = parsed.documents[object.document];
-    splicesFor(doc?.getIn(path, true) as Node | undefined, change.to, layout, splices);
+    try {
+      splicesFor(doc?.getIn(path, true) as Node | undefined, change.to, layout, splices);
+    } catch (cause) {
+      throw new BootstreamError(
+        "INVALID_DOCUMENT",
+        `${name}: ${object.where}: ${(cause as Error).message}; nothing written`,
+        { path: name, cause },
+      );
+    }
     setAt(expected[object.document], path, change.to);
   }
-  splices.sort((a, b) => b.start - a.start);
-  let text = parsed.text;
-  let floor = Number.POSITIVE_INFINITY;
+  // One pass over the text: splicing a string per change is quadratic in a List of thousands.
+  splices.sort((a, b) => a.start - b.start);
+  const pieces: string[] = [];
+  let at = 0;
   for (const s of splices) {
-    if (s.end > floor)
-      throw new BootstreamError("INVALID_DOCUMENT", `${name}: overlapping image fields; nothing written`);
-    text = text.slice(0, s.start) + s.text + text.slice(s.end);
-    floor = s.start;
+    if (s.start < at)
+      throw new BootstreamError("INVALID_DOCUMENT", `${name}: overlapping image fields; nothing written`, {
+        path: name,
+      });
+    pieces.push(parsed.text.slice(at, s.start), s.text);
+    at = s.end;
   }
-  const again = parseKubeObjects(text, name);
-  const actual = again.documents.map((doc) => doc.toJS({ maxAliasCount: -1 }) as unknown);
-  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-    throw new BootstreamError(
+  pieces.push(parsed.text.slice(at));
+  const text = pieces.join("");
+  const unchanged = () =>
+    new BootstreamError(
       "INVALID_DOCUMENT",
       `${name}: the image fields could not be rewritten without changing other fields; nothing written`,
       { path: name },
     );
+  let actual: unknown[];
+  try {
+    actual = parseKubeObjects(text, name).documents.map((doc) => doc.toJS({ maxAliasCount: -1 }) as unknown);
+  } catch {
+    throw unchanged(); // the rewritten text does not parse: our fault, not the input's
   }
+  if (JSON.stringify(actual) !== JSON.stringify(expected)) throw unchanged();
   return text;
 }

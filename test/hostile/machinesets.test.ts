@@ -1,0 +1,322 @@
+/**
+ * Hostile `bootstream machinesets` (real processes): what `-o` does to inputs that are not
+ * shaped like the fixtures (CRLF, a BOM, aliases, merge keys, thousands of MachineSets),
+ * Azure images the operator reads differently from their variant, hostile names and images,
+ * and the merge patches applied by a real RFC 7386 implementation (kubectl, when installed).
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { parseAllDocuments } from "yaml";
+import { spawnBootstream } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/fixtures.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read deep JSON.
+type Json = Record<string, any>;
+
+const DIR = fileURLToPath(new URL("../fixtures/machinesets/", import.meta.url));
+const ms = (name: string) => join(DIR, name);
+const text = (name: string) => readFileSync(ms(name), "utf8");
+const STREAM = ms("rhcos-4.16-marketplace-stream.json");
+
+const AWS_OLD = "ami-00434fdc5b33448cc"; // rhcos-4.8-stream.json, x86_64 us-east-1
+const AWS_X86 = "ami-05483066c3caaccf5"; // rhcos-installer-stream.json, x86_64 us-east-1
+const GCP = "projects/rhcos-cloud/global/images/";
+const GCP_X86 = `${GCP}rhcos-416-94-202405291527-0-gcp-x86-64`;
+
+/** Runs `machinesets STREAM -f FILE -o OUT` on `input`; returns the run and what OUT holds. */
+async function rewrite(
+  input: string,
+  extra: string[] = [],
+): Promise<{ code: number; stderr: string; out: string }> {
+  const dir = tempDir();
+  const [file, out] = [join(dir, "in"), join(dir, "out")];
+  writeFileSync(file, input);
+  const run = await spawnBootstream(["machinesets", STREAM, "-f", file, "-o", out, ...extra]);
+  let written = "";
+  try {
+    written = readFileSync(out, "utf8");
+  } catch {
+    /* nothing written */
+  }
+  return { code: run.code ?? -1, stderr: run.stderr, out: written };
+}
+
+async function reports(input: string): Promise<Json[]> {
+  const run = await spawnBootstream(["machinesets", STREAM, "-f", "-", "--json"], { stdin: input });
+  assert.equal(run.code, 0, run.stderr);
+  return JSON.parse(run.stdout).machineSets as Json[];
+}
+
+/** Every object of a List, multi-document YAML or JSON text, as plain data (merge keys on, as kubectl). */
+function objectsOf(source: string): Json[] {
+  return parseAllDocuments(source, { merge: true })
+    .map((d) => d.toJS() as Json | null)
+    .filter((v): v is Json => v !== null)
+    .flatMap((v) => (Array.isArray(v.items) ? (v.items as Json[]) : [v]));
+}
+
+/** The Azure fixture with every line ending in CRLF, and as tab-indented CRLF JSON. */
+function azureCrlf(): { yaml: string; json: string } {
+  const yaml = text("azure-machinesets.yaml").replaceAll("\n", "\r\n");
+  const list = parseAllDocuments(text("azure-machinesets.yaml"))[0]?.toJS();
+  const json = `${JSON.stringify(list, null, "\t")}\n`.replaceAll("\n", "\r\n");
+  return { yaml, json };
+}
+
+describe("machinesets -o: byte-preserving on inputs unlike the fixtures", () => {
+  it("keeps CRLF line endings where a whole Azure image mapping is rewritten (YAML and JSON)", async () => {
+    for (const input of Object.values(azureCrlf())) {
+      const { code, stderr, out } = await rewrite(input);
+      assert.equal(code, 0, stderr);
+      assert.notEqual(out, input);
+      // Every line break is still CRLF: no bare LF was spliced in.
+      assert.doesNotMatch(out, /[^\r]\n/);
+      assert.match(out, /MarketplaceNoPlan/);
+    }
+  });
+
+  it("keeps a UTF-8 byte order mark", async () => {
+    const input = `\uFEFF${text("aws-machinesets-docs.yaml")}`;
+    const { code, stderr, out } = await rewrite(input);
+    assert.equal(code, 0, stderr);
+    assert.equal(out, input.replace(`id: ${AWS_OLD}`, `id: ${AWS_X86}`));
+  });
+
+  it("rewrites an AMI given by an alias (*ref) into valid YAML with only that MachineSet changed", async () => {
+    const input = [
+      "apiVersion: v1",
+      "kind: List",
+      "items:",
+      "- kind: MachineSet",
+      "  metadata: {name: a, namespace: openshift-machine-api}",
+      "  spec: {template: {spec: {providerSpec: {value:",
+      "    {kind: AWSMachineProviderConfig, placement: {region: us-west-2}, ami: &old {id: ami-00434fdc5b33448cc}}}}}}",
+      "- kind: MachineSet",
+      "  metadata: {name: b, namespace: openshift-machine-api}",
+      "  spec:",
+      "    template:",
+      "      spec:",
+      "        providerSpec:",
+      "          value:",
+      "            kind: AWSMachineProviderConfig",
+      "            placement: {region: us-east-1}",
+      "            ami: *old",
+      "",
+    ].join("\n");
+    const { code, stderr, out } = await rewrite(input);
+    assert.equal(code, 0, stderr);
+    const [a, b] = objectsOf(out);
+    assert.equal(a?.spec.template.spec.providerSpec.value.ami.id, "ami-0870c7a3d5ef4d2b3"); // us-west-2
+    assert.equal(b?.spec.template.spec.providerSpec.value.ami.id, AWS_X86);
+    const again = await reports(out);
+    assert.deepEqual(
+      again.map((r) => r.status),
+      ["current", "current"],
+    );
+  });
+
+  it("refuses, writing nothing, when an anchor shared with a current MachineSet would change it too", async () => {
+    const dir = tempDir();
+    const stream = JSON.parse(readFileSync(STREAM, "utf8"));
+    stream.architectures.x86_64.images.aws.regions["us-west-2"].image = AWS_OLD; // b is current
+    const streamFile = join(dir, "stream.json");
+    writeFileSync(streamFile, JSON.stringify(stream));
+    const input = [
+      "kind: List",
+      "items:",
+      "- kind: MachineSet",
+      "  metadata: {name: a}",
+      "  spec: {template: {spec: {providerSpec: {value: {kind: AWSMachineProviderConfig, placement: {region: us-east-1}, ami: &old {id: ami-00434fdc5b33448cc}}}}}}",
+      "- kind: MachineSet",
+      "  metadata: {name: b}",
+      "  spec: {template: {spec: {providerSpec: {value: {kind: AWSMachineProviderConfig, placement: {region: us-west-2}, ami: *old}}}}}",
+      "",
+    ].join("\n");
+    const file = join(dir, "in.yaml");
+    const out = join(dir, "out.yaml");
+    writeFileSync(file, input);
+    const run = await spawnBootstream(["machinesets", streamFile, "-f", file, "-o", out, "--json"]);
+    assert.equal(run.code, 1);
+    // One JSON document on stdout: the error, not the findings followed by it.
+    const { error } = JSON.parse(run.stdout);
+    assert.equal(error.code, "INVALID_DOCUMENT");
+    assert.match(error.message, /nothing written/);
+    assert.throws(() => readFileSync(out));
+  });
+
+  it("reads merge keys (<<) as kubectl does, and rewrites the MachineSet's own ami", async () => {
+    const input = [
+      "kind: List",
+      "items:",
+      "- kind: MachineSet",
+      "  metadata: {name: a, namespace: openshift-machine-api}",
+      "  spec: {template: {spec: {providerSpec: {value: &base {kind: AWSMachineProviderConfig, placement: {region: us-east-1}, ami: {id: ami-05483066c3caaccf5}}}}}}",
+      "- kind: MachineSet",
+      "  metadata: {name: b, namespace: openshift-machine-api}",
+      "  spec:",
+      "    template:",
+      "      spec:",
+      "        providerSpec:",
+      "          value:",
+      "            <<: *base",
+      "            ami: {id: ami-00434fdc5b33448cc}",
+      "",
+    ].join("\n");
+    const found = await reports(input);
+    assert.deepEqual(
+      found.map((r) => [r.name, r.platform, r.status]),
+      [
+        ["a", "aws", "current"],
+        ["b", "aws", "stale"],
+      ],
+    );
+    const { code, stderr, out } = await rewrite(input);
+    assert.equal(code, 0, stderr);
+    assert.equal(out, input.replace(`{id: ${AWS_OLD}}`, `{id: ${AWS_X86}}`));
+  });
+
+  it("rewrites 10,000 stale MachineSets in seconds (one pass over the text, not one per splice)", async () => {
+    const items = Array.from({ length: 10_000 }, (_, i) => ({
+      kind: "MachineSet",
+      metadata: { name: `ms-${i}` },
+      spec: {
+        template: {
+          spec: {
+            providerSpec: {
+              value: {
+                kind: "AWSMachineProviderConfig",
+                ami: { id: AWS_OLD },
+                placement: { region: "us-east-1" },
+              },
+            },
+          },
+        },
+      },
+    }));
+    const input = `${JSON.stringify({ kind: "List", items })}\n`;
+    const started = Date.now();
+    const { code, stderr, out } = await rewrite(input, ["--check"]);
+    const took = Date.now() - started;
+    assert.equal(code, 1, stderr); // --check: stale before the rewrite
+    assert.equal(out, input.replaceAll(AWS_OLD, AWS_X86));
+    assert.ok(took < 12_000, `took ${took} ms`);
+  });
+});
+
+describe("machinesets: Azure as the operator reads it", () => {
+  it("takes Hyper-V Gen2 from the image type, not the publisher: an azureopenshift image without type MarketplaceNoPlan is Gen2 unless its SKU says gen1", async () => {
+    const input = text("azure-machinesets.yaml").replace(
+      "              type: MarketplaceNoPlan\n              version: 416",
+      "              version: 416",
+    );
+    assert.notEqual(input, text("azure-machinesets.yaml"));
+    const found = await reports(input);
+    // platform_helpers.go: only Type == MarketplaceNoPlan looks for "v2" in the SKU; otherwise
+    // Gen2 unless the SKU contains "gen1".
+    assert.equal(found[1]?.wanted, "azureopenshift:aro4:417-v2:417.94.20240701");
+    assert.equal(found[1]?.status, "stale");
+  });
+});
+
+describe("machinesets: hostile values", () => {
+  it("a GCP image as a full URL is a custom image (left alone); one with .. under rhcos-cloud is replaced, as the operator does", async () => {
+    const base = text("gcp-machinesets.json");
+    const old = `${GCP}rhcos-48-83-202102230316-0-gcp-x86-64`;
+    const url = base.replace(old, `https://www.googleapis.com/compute/v1/${old}`);
+    const [, urlReport] = await reports(url);
+    assert.equal(urlReport?.status, "unknown");
+    assert.equal(urlReport?.patch, undefined);
+    const dots = base.replace(old, `${GCP}../../../evil-project/global/images/x`);
+    const [, dotsReport] = await reports(dots);
+    assert.equal(dotsReport?.status, "stale");
+    assert.equal(dotsReport?.patch.spec.template.spec.providerSpec.value.disks[0].image, GCP_X86);
+  });
+
+  it("a namespace with $() and a region with a newline: no oc line, no raw control characters", async () => {
+    const input = text("aws-machinesets.yaml")
+      .replace("namespace: openshift-machine-api\n", 'namespace: "ns$(touch pwned)"\n')
+      .replace("region: us-east-1\n", 'region: "us-east-1\\n\\e[2J"\n');
+    const dir = tempDir();
+    const run = await spawnBootstream(["machinesets", STREAM, "-f", "-", "--patch"], {
+      stdin: input,
+      cwd: dir,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stdout, /^oc patch machineset ci-ln-x4h2b8t-76ef8-worker-us-east-1a/m);
+    assert.ok(!(run.stdout + run.stderr).includes("\u001b"));
+    const table = await spawnBootstream(["machinesets", STREAM, "-f", "-"], { stdin: input });
+    assert.match(table.stdout, /us-east-1\\u000a\\u001b\[2J/);
+    assert.ok(!table.stdout.includes("\u001b"));
+  });
+});
+
+/** kubectl, when installed: its `patch --local --type merge` is the JSON merge patch oc and the API server apply. */
+function kubectl(): string | undefined {
+  try {
+    execFileSync("kubectl", ["version", "--client"], { stdio: "ignore" });
+    return "kubectl";
+  } catch {
+    return undefined;
+  }
+}
+
+/** JSON with null-valued object members dropped: kubectl's merge prunes them from replaced arrays. */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => [k, withoutNulls(v)]),
+  );
+}
+
+describe("machinesets --patch applied by kubectl (a real JSON merge patch)", {
+  skip: kubectl() === undefined && "kubectl is not installed",
+}, () => {
+  for (const name of ["aws-machinesets.yaml", "gcp-machinesets.json", "azure-machinesets.yaml"]) {
+    it(`${name}: kubectl patch --local with each merge patch gives what -o writes`, async () => {
+      const dir = tempDir();
+      const found = await spawnBootstream(["machinesets", STREAM, "-f", ms(name), "--json"]);
+      const written = join(dir, "out");
+      const rewrite = await spawnBootstream(["machinesets", STREAM, "-f", ms(name), "-o", written]);
+      assert.equal(rewrite.code, 0, rewrite.stderr);
+      const before = new Map(objectsOf(text(name)).map((o) => [o.metadata.name, o]));
+      const after = new Map(objectsOf(readFileSync(written, "utf8")).map((o) => [o.metadata.name, o]));
+      let patched = 0;
+      for (const report of JSON.parse(found.stdout).machineSets as Json[]) {
+        if (report.patch === undefined) continue;
+        const one = join(dir, `${report.name}.json`);
+        writeFileSync(one, JSON.stringify(before.get(report.name)));
+        const applied = JSON.parse(
+          execFileSync(
+            "kubectl",
+            [
+              "patch",
+              "--local",
+              "-f",
+              one,
+              "--type",
+              "merge",
+              "-p",
+              JSON.stringify(report.patch),
+              "-o",
+              "json",
+            ],
+            { encoding: "utf8" },
+          ),
+        );
+        // The API server's merge (evanphx/json-patch) drops null members inside a replaced
+        // array (a GCP disk's `labels: null`), which RFC 7386 keeps; for Go types both are nil.
+        assert.deepEqual(withoutNulls(applied), withoutNulls(after.get(report.name)), report.name);
+        if (!name.startsWith("gcp")) assert.deepEqual(applied, after.get(report.name), report.name);
+        patched++;
+      }
+      assert.ok(patched >= 1);
+    });
+  }
+});
