@@ -47,16 +47,20 @@ export interface CheckOptions extends TableSelection {
   asked?: boolean;
 }
 
+/** The document's tables that the selection (`-a`, `--what`) covers: those a check compares. */
+export function selectDocTables(docTables: readonly DocTable[], selection: TableSelection = {}): DocTable[] {
+  const kinds = new Set<TableKind>(selection.tables ?? TABLE_KINDS);
+  const arches = selection.architectures === undefined ? undefined : new Set(selection.architectures);
+  return docTables.filter((t) => kinds.has(t.table) && (arches?.has(t.architecture) ?? true));
+}
+
 /** Every difference between the document's tables (those the selection covers) and the stream. */
 export function checkDocTables(
   docTables: readonly DocTable[],
   stream: Stream,
   options: CheckOptions = {},
 ): RenderFinding[] {
-  const kinds = new Set<TableKind>(options.tables ?? TABLE_KINDS);
-  const arches = options.architectures === undefined ? undefined : new Set(options.architectures);
-  const covered = docTables.filter((t) => kinds.has(t.table) && (arches?.has(t.architecture) ?? true));
-  const findings = covered.flatMap((t) => compareTable(t, stream));
+  const findings = selectDocTables(docTables, options).flatMap((t) => compareTable(t, stream));
   if (options.asked) {
     const present = new Set(docTables.map((t) => `${t.architecture} ${t.table}`));
     for (const t of streamTables(stream, options)) {
@@ -159,8 +163,9 @@ export interface DocUpdate {
 
 /**
  * Rewrites every table with a row finding from the stream, in the document's own line ends
- * (CRLF stays CRLF) and keeping its caption, attributes and whether it has a header row; the
- * last line's end (or its absence) is kept too. Nothing outside those tables changes.
+ * (CRLF stays CRLF) and keeping its caption, attributes, delimiter lines (`|====` stays) and
+ * whether it has a header row; the last line's end (or its absence) is kept too. Nothing
+ * outside those tables changes.
  */
 export function updateDocTables(
   text: string,
@@ -186,7 +191,12 @@ export function updateDocTables(
       continue;
     }
     const eol = lines[table.captionLine - 1]?.end || "\n";
-    out += tableLines(table, format, stream).join(eol) + (lines[table.last] as DocLine).end;
+    const body = tableLines(table, format, stream);
+    const replaced =
+      format === "asciidoc"
+        ? [(lines[table.first] as DocLine).text, ...body, (lines[table.last] as DocLine).text]
+        : body;
+    out += replaced.join(eol) + (lines[table.last] as DocLine).end;
     i = table.last;
   }
   return { text: out, rewritten, unresolved };
@@ -202,7 +212,5 @@ function tableLines(doc: DocTable, format: DocFormat, stream: Stream): string[] 
     keyColumns: spec.keyColumns,
     rows: tableRows(stream, doc.architecture, doc.table),
   };
-  return format === "asciidoc"
-    ? ["|===", ...asciidocBodyLines(table, doc.header), "|==="]
-    : markdownTableLines(table);
+  return format === "asciidoc" ? asciidocBodyLines(table, doc.header) : markdownTableLines(table);
 }

@@ -4,7 +4,8 @@
  * (`.x86_64 {op-system} AMIs` in AsciiDoc, `**x86_64 CoreOS AMIs**` in Markdown: the
  * architecture, any OS name, and a table title); everything else in the file is prose that
  * `--update` must leave byte for byte. A caption with no table after it, a table that is not
- * closed, or the same caption twice is an error naming the line.
+ * closed, the same caption twice, or a caption that is ours but for case or spacing (whose
+ * table would otherwise go unchecked) is an error naming the line.
  */
 import { BootstreamError } from "../errors.ts";
 import { quoted } from "../schema/text.ts";
@@ -61,12 +62,49 @@ const CAPTION = new RegExp(
   `^([a-z][a-z0-9_]*)(?: (.+?))? (${TITLES.map((k) => escapeRegExp(TABLE_SPECS[k].title)).join("|")})$`,
 );
 
+/** The same with any case and whitespace: `.X86_64 {op-system} amis`, a tab after the architecture. */
+const NEAR_CAPTION = new RegExp(
+  `^([a-z][a-z0-9_]*)(?:\\s+(.+?))?\\s+(${TITLES.map((k) => escapeRegExp(TABLE_SPECS[k].title)).join("|")})$`,
+  "i",
+);
+/** Our captions are a few dozen characters; a longer line is prose (and no message repeats a megabyte). */
+const CAPTION_MAX = 200;
+
 /** The architecture and table kind a caption names, or undefined when it is not one of ours. */
 export function parseCaption(caption: string): { architecture: string; table: TableKind } | undefined {
+  if (caption.length > CAPTION_MAX) return undefined;
   const m = CAPTION.exec(caption);
   if (!m) return undefined;
   const table = TITLES.find((k) => TABLE_SPECS[k].title === m[3]) as TableKind;
   return { architecture: m[1] as string, table };
+}
+
+/**
+ * Whether a caption that is not ours would be but for case or whitespace. A docs CI must not
+ * pass because someone wrote `.X86_64` and the table was skipped; architecture names all have
+ * a digit (x86_64, aarch64, s390x, ...), which keeps prose titles like `.Supported AMIs` out.
+ */
+function isNearCaption(caption: string): boolean {
+  if (caption.length > CAPTION_MAX) return false;
+  const m = NEAR_CAPTION.exec(caption);
+  return m !== null && /\d/.test(m[1] as string);
+}
+
+/** A caption line of ours, undefined for prose, or an error for one that is ours but misspelt. */
+function captionAt(
+  caption: string,
+  format: DocFormat,
+  name: string,
+  line: number,
+): { architecture: string; table: TableKind } | undefined {
+  const named = parseCaption(caption);
+  if (named !== undefined || !isNearCaption(caption)) return named;
+  const form = format === "asciidoc" ? ".ARCH OS TITLE" : "**ARCH OS TITLE**";
+  throw malformed(
+    name,
+    line,
+    `caption ${quoted(caption)} looks like a table's but is not written as one: expected ${form} with the architecture in lowercase, single spaces and the title as bootstream writes it (AMIs, GCP image, ...)`,
+  );
 }
 
 function malformed(name: string, line: number, message: string): BootstreamError {
@@ -92,7 +130,8 @@ function splitCells(line: string): string[] {
 }
 
 export function findDocTables(text: string, format: DocFormat, name: string): DocTable[] {
-  const lines = splitDocLines(text);
+  // Asciidoctor and Markdown readers drop a byte-order mark; the lines keep their numbers.
+  const lines = splitDocLines(text.startsWith("\uFEFF") ? text.slice(1) : text);
   const tables = format === "asciidoc" ? findAsciidocTables(lines, name) : findMarkdownTables(lines, name);
   const seen = new Map<string, DocTable>();
   for (const table of tables) {
@@ -128,7 +167,7 @@ function findAsciidocTables(lines: DocLine[], name: string): DocTable[] {
       continue;
     }
     if (!/^\.[^.\s]/.test(text)) continue;
-    const named = parseCaption(text.slice(1));
+    const named = captionAt(text.slice(1), "asciidoc", name, i + 1);
     if (named === undefined) continue;
     const table = asciidocTable(lines, i, text.slice(1), named, name);
     tables.push(table);
@@ -147,16 +186,19 @@ function asciidocTable(
   const textAt = (i: number) => (lines[i] as DocLine).text.trim();
   const attributes: string[] = [];
   let open = captionIndex + 1;
-  while (open < lines.length && (textAt(open) === "" || /^\[.*\]$/.test(textAt(open)))) {
-    if (textAt(open) !== "") attributes.push(textAt(open));
+  // Blank lines, attribute lines and `//` comment lines may stand between a title and its block.
+  while (open < lines.length && /^(?:|\[.*\]|\/\/(?!\/\/).*)$/.test(textAt(open))) {
+    if (textAt(open).startsWith("[")) attributes.push(textAt(open));
     open++;
   }
-  if (open >= lines.length || textAt(open) !== "|===")
+  // `|===` or longer (`|====`); the table ends at the same delimiter, as in Asciidoctor.
+  const delimiter = open < lines.length ? textAt(open) : "";
+  if (!/^\|={3,}$/.test(delimiter))
     throw malformed(name, captionIndex + 1, `caption ${quoted(caption)} is not followed by a table (|===)`);
   let close = open + 1;
-  while (close < lines.length && textAt(close) !== "|===") close++;
+  while (close < lines.length && textAt(close) !== delimiter) close++;
   if (close >= lines.length)
-    throw malformed(name, open + 1, `the table ${quoted(caption)} opened here has no closing |===`);
+    throw malformed(name, open + 1, `the table ${quoted(caption)} opened here has no closing ${delimiter}`);
 
   const cells: { text: string; line: number }[] = [];
   let firstLine: { index: number; cells: number } | undefined;
@@ -239,22 +281,37 @@ function markdownCells(text: string): string[] {
 
 function findMarkdownTables(lines: DocLine[], name: string): DocTable[] {
   const tables: DocTable[] = [];
-  let fence: string | undefined;
+  let fence: RegExp | undefined;
+  let comment = false;
   for (let i = 0; i < lines.length; i++) {
-    const text = (lines[i] as DocLine).text.trim();
+    const raw = (lines[i] as DocLine).text;
+    const text = raw.trim();
     if (fence !== undefined) {
-      if (text.startsWith(fence)) fence = undefined;
+      if (fence.test(text)) fence = undefined;
+      continue;
+    }
+    // An HTML comment is not shown, so a caption in it is not a table of the page.
+    if (comment) {
+      comment = !text.includes("-->");
+      continue;
+    }
+    if (text.startsWith("<!--")) {
+      comment = !text.slice(4).includes("-->");
       continue;
     }
     const opening = MARKDOWN_FENCE.exec(text);
     if (opening) {
-      fence = opening[1];
+      // Closed by the same character, at least as many times, and nothing after (CommonMark 4.5).
+      const mark = opening[1] as string;
+      fence = new RegExp(`^\\${mark[0]}{${mark.length},}$`);
       continue;
     }
+    // Four spaces or a tab of indent make a code block (CommonMark 4.4), not a caption.
+    if (/^(?: {4}|\t)/.test(raw)) continue;
     const bold = /^\*\*(.+)\*\*$/.exec(text);
     if (!bold) continue;
     const caption = markdownTextValue(bold[1] as string);
-    const named = parseCaption(caption);
+    const named = captionAt(caption, "markdown", name, i + 1);
     if (named === undefined) continue;
     const table = markdownTable(lines, i, caption, named, name);
     tables.push(table);

@@ -6,6 +6,7 @@ export {
   type FindingKind,
   findingMessage,
   type RenderFinding,
+  selectDocTables,
   updateDocTables,
 } from "./check.ts";
 export { type DocFormat, type DocTable, findDocTables } from "./doc.ts";
