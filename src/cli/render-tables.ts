@@ -1,4 +1,5 @@
 /** `bootstream render`: a stream's AMI, image and artifact tables for docs; check or update a doc's tables. */
+import { lstat } from "node:fs/promises";
 import { Command, Option } from "commander";
 import { BootstreamError } from "../errors.ts";
 import { rewriteTarget, writeFileAtomic } from "../files/atomic.ts";
@@ -15,6 +16,7 @@ import {
   type RenderFormat,
   type RenderWhat,
   renderTables,
+  selectDocTables,
   streamTables,
   type TableSelection,
   tablesJson,
@@ -75,7 +77,10 @@ export function registerRender(kit: CommandKit): Command {
       "compare the tables in this AsciiDoc or Markdown file with the stream; exit 1 if any differ",
     )
     .option("--update <doc>", "rewrite the tables in this file that differ from the stream, in place")
-    .option("-o, --output <file>", "write the tables here (atomically) instead of stdout")
+    .option(
+      "-o, --output <file>",
+      "write the tables (with --update: the updated doc, which stays as it is) here, atomically; - for stdout",
+    )
     .option("--json", "with --check/--update: the findings as JSON; otherwise the same as --format json")
     .addOption(streamBaseUrlOption());
   withArchOption(command);
@@ -98,30 +103,37 @@ captions are **ARCH OS TITLE** lines. Architectures: -a in the order given, else
 --check reads the file's tables (AsciiDoc, or Markdown for .md files or --format markdown),
 matches rows by region or key and prints one line per row that differs, is missing or is
 extra (FILE:LINE: "CAPTION": KEY: ...); with -a or --what, a table the stream has and the
-file lacks is a finding too. Exit 0 when equal; 1 on any difference, or when a table is
-malformed (a caption without a table, no closing |===, a caption twice: the message names
-the line); 2 when the file cannot be read (missing, a symlink, a directory, over 4 MiB).
+file lacks is a finding too. Exit 0 when equal; 1 on any difference, when the file has none
+of the tables asked for (nothing was checked), or when a table is malformed (a caption
+without a table, no closing |===, a caption twice, a caption that is ours but for case or
+spacing such as .X86_64: the message names the line); 2 when the file cannot be read
+(missing, a symlink, a directory, over 4 MiB).
 --update rewrites only the tables that differ, atomically, keeping every other byte (CRLF
-line ends and a missing final newline too); it exits 1 if a difference needs a hand edit
-(a table the file lacks, or has but the stream does not).
+line ends, a byte-order mark and a missing final newline too); it exits 1 if a difference
+needs a hand edit (a table the file lacks, or has but the stream does not), or if the file
+changed while bootstream worked (CONFLICT: run it again). A file with several hard links
+is refused (exit 2): replacing it would split the links; write the updated doc elsewhere
+with --update FILE -o OUT, then copy it over FILE (cp keeps the links). A read-only file
+in a writable directory is replaced like sed -i would, keeping its mode; in a read-only
+directory the write fails (exit 2) and the file stays as it was.
 
 Examples:
   bootstream render rhcos-4.16.json --what amis -a x86_64,aarch64
   bootstream render rhcos-4.16.json --format markdown --os-name RHCOS
   bootstream render stable.json --format csv --what amis > amis.csv
   bootstream render rhcos-4.16.json --check modules/installation-aws-user-infra-rhcos-ami.adoc
-  bootstream render rhcos-4.16.json --update modules/installation-aws-user-infra-rhcos-ami.adoc`,
+  bootstream render rhcos-4.16.json --update modules/installation-aws-user-infra-rhcos-ami.adoc
+  bootstream render rhcos-4.16.json --update amis.adoc -o - | diff amis.adoc -`,
   );
   return withTrustOptions(command).action((source: string, flags: RenderFlags) =>
     kit.run(flags.json, async () => {
       if (flags.check !== undefined && flags.update !== undefined)
         throw new BootstreamError("USAGE", "--check and --update exclude each other");
       const docPath = flags.check ?? flags.update;
-      if (docPath !== undefined && flags.output !== undefined)
-        throw new BootstreamError(
-          "USAGE",
-          "-o writes rendered tables; --check and --update work on their file",
-        );
+      if (flags.check !== undefined && flags.output !== undefined)
+        throw new BootstreamError("USAGE", "-o writes rendered tables or an updated doc; --check only reads");
+      if (flags.update !== undefined && flags.json && flags.output === "-")
+        throw new BootstreamError("USAGE", "--json and -o - both write to standard output: choose one");
       const docFormat = docPath === undefined ? undefined : docFormatOf(command, flags, docPath);
       const format: RenderFormat = flags.json && docPath === undefined ? "json" : flags.format;
       const osName = flags.osName ?? ((docFormat ?? format) === "asciidoc" ? ASCIIDOC_OS_NAME : "CoreOS");
@@ -164,9 +176,17 @@ async function checkOrUpdate(
   flags: RenderFlags,
 ): Promise<number> {
   const { ctx } = kit;
-  const text = await readDoc(path);
-  const docTables = findDocTables(text, format, path);
+  const doc = await readDoc(path);
+  const docTables = findDocTables(doc.text, format, path);
   const findings = checkDocTables(docTables, stream, options);
+  const checked = selectDocTables(docTables, options);
+  // A docs CI must not pass on a file where nothing was compared (captions renamed, wrong file).
+  if (checked.length === 0 && findings.length === 0)
+    throw new BootstreamError(
+      "NOT_FOUND",
+      `${path}: none of the tables asked for (captions like ".x86_64 {op-system} AMIs", see --help): nothing was checked`,
+      { path },
+    );
   const summary = { doc: path, tables: docTables.map((t) => t.caption), findings };
   if (flags.update === undefined) {
     if (flags.json) ctx.stdout.write(toJsonText(summary));
@@ -175,52 +195,99 @@ async function checkOrUpdate(
       writeLine(
         ctx.stderr,
         findings.length === 0
-          ? `${path}: ${docTables.length} tables match the stream`
+          ? `${path}: ${checked.length} tables match the stream`
           : `${path}: ${findings.length} difference${findings.length === 1 ? "" : "s"}`,
       );
     }
     return findings.length === 0 ? 0 : 1;
   }
-  const update = updateDocTables(text, format, docTables, findings, stream);
-  if (update.rewritten.length > 0) {
-    // The file checked above, now replaced whole: never written through, mode and owner kept.
-    const target = await rewriteTarget(path);
-    await writeFileAtomic(target.path, update.text, { mode: target.mode, owner: target.owner });
-  }
+  const update = updateDocTables(doc.text, format, docTables, findings, stream);
+  if (flags.output !== undefined) await emitDocument(ctx, update.text, flags.output);
+  else if (update.rewritten.length > 0) await replaceDoc(doc, update.text);
   if (flags.json)
     ctx.stdout.write(toJsonText({ ...summary, rewritten: update.rewritten.map((t) => t.caption) }));
   for (const finding of findings) writeLine(ctx.stderr, findingMessage(finding, path));
+  const done = flags.output === undefined ? "rewrote" : "updated in the output:";
   for (const table of update.rewritten)
-    writeLine(ctx.stderr, `${path}:${table.captionLine}: rewrote ${quoted(table.caption)}`);
+    writeLine(ctx.stderr, `${path}:${table.captionLine}: ${done} ${quoted(table.caption)}`);
   if (update.unresolved.length > 0)
     writeLine(ctx.stderr, `${path}: ${update.unresolved.length} difference(s) need a hand edit (see above)`);
   else if (update.rewritten.length === 0) writeLine(ctx.stderr, `${path}: up to date`);
   return update.unresolved.length === 0 ? 0 : 1;
 }
 
+/** A doc as read: its text, and what identifies the file it was read from. */
+export interface DocFile {
+  path: string;
+  text: string;
+  /** Device, inode, size and modification time (ns) when it was read. */
+  identity: string;
+}
+
+const identityOf = (s: { dev: bigint; ino: bigint; size: bigint; mtimeNs: bigint }) =>
+  `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}`;
+
 /**
  * The doc file as text: a regular file, not a symlink (a docs checkout is someone else's
  * tree, and --update replaces what it names), not a FIFO that would block, capped in size,
  * and UTF-8, decoded without dropping a byte-order mark so a rewrite keeps every byte.
  */
-async function readDoc(path: string): Promise<string> {
+export async function readDoc(path: string): Promise<DocFile> {
   const handle = await openForReadNoFollow(path);
   if (handle === undefined) throw new BootstreamError("IO", `cannot read ${path}: no such file`, { path });
   try {
-    const { size } = await handle.stat();
-    if (size > DOC_MAX_BYTES)
+    const info = await handle.stat({ bigint: true });
+    if (info.size > DOC_MAX_BYTES)
       throw new BootstreamError(
         "TOO_LARGE",
-        `${path} is ${formatBytes(size)}, more than the ${formatBytes(DOC_MAX_BYTES)} a docs file may have`,
+        `${path} is ${formatBytes(Number(info.size))}, more than the ${formatBytes(DOC_MAX_BYTES)} a docs file may have`,
         { path },
       );
     const bytes = await handle.readFile();
-    try {
-      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
-    } catch (cause) {
-      throw new BootstreamError("INVALID_DOCUMENT", `${path}: expected UTF-8 text`, { path, cause });
-    }
+    return { path, text: decodeUtf8(bytes, path), identity: identityOf(info) };
   } finally {
     await handle.close();
   }
+}
+
+function decodeUtf8(bytes: Uint8Array, path: string): string {
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  try {
+    return decoder.decode(bytes);
+  } catch (cause) {
+    // A newline byte never occurs inside a UTF-8 sequence: the first line that fails alone is the culprit.
+    let start = 0;
+    let line = 1;
+    for (; start < bytes.length; line++) {
+      const end = bytes.indexOf(0x0a, start);
+      const stop = end === -1 ? bytes.length : end;
+      try {
+        decoder.decode(bytes.subarray(start, stop));
+      } catch {
+        break;
+      }
+      start = stop + 1;
+    }
+    throw new BootstreamError("INVALID_DOCUMENT", `${path}:${line}: expected UTF-8 text`, { path, cause });
+  }
+}
+
+/**
+ * Replaces the doc with `text` if it is still the file that was read: atomically, never
+ * through a link, mode and owner kept. A file renamed over, edited or swapped for a symlink
+ * since is a CONFLICT: writing would drop someone else's change or write where the link points.
+ */
+export async function replaceDoc(doc: DocFile, text: string): Promise<void> {
+  const target = await rewriteTarget(doc.path);
+  const now = await lstat(doc.path, { bigint: true }).then(
+    (s) => (s.isFile() ? identityOf(s) : undefined),
+    () => undefined,
+  );
+  if (now !== doc.identity)
+    throw new BootstreamError(
+      "CONFLICT",
+      `${doc.path} changed while bootstream worked on it: nothing was written, run the command again`,
+      { path: doc.path },
+    );
+  await writeFileAtomic(target.path, text, { mode: target.mode, owner: target.owner });
 }

@@ -1,0 +1,343 @@
+/**
+ * `render --check` / `--update` against doc files and file systems that fight back: captions
+ * that are ours but misspelt (or missing altogether, which must not pass a docs CI), a
+ * byte-order mark, Asciidoctor's longer `|====` delimiters and comment lines, Markdown
+ * captions in HTML comments or code, megabyte lines, ten thousand tables, invalid UTF-8, a
+ * hard-linked, read-only, swapped or full-disk doc. Each attack runs the real executable,
+ * except the swap between read and write, which drives the command's own read and replace.
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import {
+  chmodSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { readDoc, replaceDoc } from "../../src/cli/render-tables.ts";
+import { BootstreamError } from "../../src/errors.ts";
+import { BIN, spawnBootstream } from "../helpers/cli.ts";
+import { fixtureJson, fixturePath, tempDir, writeJson } from "../helpers/fixtures.ts";
+
+const RHCOS = fixturePath("rhcos-installer-stream.json");
+
+interface Regions {
+  regions: Record<string, { release: string; image: string }>;
+}
+type StreamJson = { architectures: Record<string, { images: { aws: Regions } }> };
+
+/** rhcos-4.16 with the x86_64 AMI of us-east-1 changed: a stream the docs drifted from. */
+function newerStream(): string {
+  const stream = fixtureJson<StreamJson>("rhcos-installer-stream.json");
+  const regions = (stream.architectures.x86_64 as { images: { aws: Regions } }).images.aws.regions;
+  regions["us-east-1"] = { release: "416.94.202406251923-0", image: "ami-0ccccccccccccccc3" };
+  return writeJson(tempDir(), "newer.json", stream);
+}
+
+async function renderText(...args: string[]): Promise<string> {
+  const run = await spawnBootstream(["render", RHCOS, ...args]);
+  assert.equal(run.code, 0, run.stderr);
+  return run.stdout;
+}
+
+const x86Amis = () => renderText("--what", "amis", "-a", "x86_64");
+
+function docFile(text: string | Buffer, name = "amis.adoc"): string {
+  const path = join(tempDir(), name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function errorCode(stdout: string): string {
+  return (JSON.parse(stdout) as { error: { code: string } }).error.code;
+}
+
+/** Files in `dir` other than `keep`: temporaries an interrupted write would leave. */
+function strays(dir: string, keep: readonly string[]): string[] {
+  return readdirSync(dir).filter((f) => !keep.includes(f));
+}
+
+describe("render: a doc whose tables would go unchecked fails the check", () => {
+  it("attack: --check a doc with none of bootstream's captions -> NOT_FOUND (exit 1), not a silent pass", async () => {
+    const doc = docFile("= Boot images\n\nThe AMIs are listed elsewhere.\n");
+    const run = await spawnBootstream(["render", RHCOS, "--check", doc, "--json"]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(errorCode(run.stdout), "NOT_FOUND");
+    assert.match(run.stderr, /none of the tables asked for .*nothing was checked/);
+    const update = await spawnBootstream(["render", RHCOS, "--update", doc]);
+    assert.equal(update.code, 1);
+  });
+
+  it("attack: -a and --what select nothing the doc or the stream has -> NOT_FOUND, not '0 tables match'", async () => {
+    const doc = docFile(await x86Amis());
+    const run = await spawnBootstream([
+      "render",
+      RHCOS,
+      "--check",
+      doc,
+      "-a",
+      "s390x",
+      "--what",
+      "amis",
+      "--json",
+    ]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(errorCode(run.stdout), "NOT_FOUND");
+  });
+
+  for (const [label, caption] of [
+    ["upper-case architecture", ".X86_64 {op-system} AMIs"],
+    ["a tab after the architecture", ".x86_64\t{op-system} AMIs"],
+    ["a lower-case title", ".x86_64 {op-system} amis"],
+  ] as const) {
+    it(`attack: a caption that is ours but for ${label} -> INVALID_DOCUMENT naming the line, not skipped`, async () => {
+      const table = await x86Amis();
+      const doc = docFile(`= Boot images\n\n${table.replace(".x86_64 {op-system} AMIs", caption)}`);
+      const run = await spawnBootstream(["render", RHCOS, "--check", doc, "--json"]);
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(errorCode(run.stdout), "INVALID_DOCUMENT");
+      assert.match(run.stderr, /amis\.adoc:3: caption .* looks like a table's but is not written as one/);
+    });
+  }
+
+  it("a prose title that ends like ours (.Supported AMIs) stays prose", async () => {
+    const doc = docFile(`.Supported AMIs\nSee below.\n\n${await x86Amis()}`);
+    const run = await spawnBootstream(["render", RHCOS, "--check", doc]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /1 tables match/);
+  });
+
+  it("attack: Markdown captions in an HTML comment or an indented code block are prose", async () => {
+    const table = await renderText("--format", "markdown", "--what", "amis", "-a", "x86_64");
+    const aarch64 = table.replaceAll("x86_64", "aarch64");
+    const indented = aarch64
+      .split("\n")
+      .map((l) => (l === "" ? l : `    ${l}`))
+      .join("\n");
+    const doc = docFile(`${table}\n<!--\n${aarch64}-->\n\nAn example:\n\n${indented}\n`, "amis.md");
+    const run = await spawnBootstream(["render", RHCOS, "--check", doc]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stderr, /1 tables match/);
+  });
+});
+
+describe("render: AsciiDoc that Asciidoctor reads as the same table", () => {
+  it("attack: a byte-order mark before the first caption -> the table is found; --update keeps the mark", async () => {
+    const doc = docFile(`\uFEFF${await x86Amis()}`);
+    const check = await spawnBootstream(["render", newerStream(), "--check", doc]);
+    assert.equal(check.code, 1, check.stderr);
+    assert.match(check.stdout, /us-east-1: the doc has "ami-[0-9a-f]+", the stream "ami-0ccccccccccccccc3"/);
+    const newer = newerStream();
+    assert.equal((await spawnBootstream(["render", newer, "--update", doc])).code, 0);
+    const bytes = readFileSync(doc);
+    assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+    assert.equal((await spawnBootstream(["render", newer, "--check", doc])).code, 0);
+  });
+
+  it("attack: a table delimited by |==== with // comments before it -> checked, and --update keeps its delimiters", async () => {
+    const table = (await x86Amis())
+      .replaceAll("|===\n", "|====\n")
+      .replace("\n[cols", "\n// generated from the stream\n[cols");
+    const doc = docFile(`${table}\nAfter.\n`);
+    const newer = newerStream();
+    const check = await spawnBootstream(["render", newer, "--check", doc]);
+    assert.equal(check.code, 1, check.stderr);
+    assert.match(check.stdout, /us-east-1: the doc has/);
+    const update = await spawnBootstream(["render", newer, "--update", doc]);
+    assert.equal(update.code, 0, update.stderr);
+    const newerTable = (await spawnBootstream(["render", newer, "--what", "amis", "-a", "x86_64"])).stdout
+      .replaceAll("|===\n", "|====\n")
+      .replace("\n[cols", "\n// generated from the stream\n[cols");
+    assert.equal(readFileSync(doc, "utf8"), `${newerTable}\nAfter.\n`);
+  });
+
+  it("attack: |=== inside a |==== table is a cell, not the end of the table", async () => {
+    const doc = docFile(".x86_64 {op-system} AMIs\n|====\n|a|b\n|===\n|====\n");
+    const run = await spawnBootstream(["render", RHCOS, "--check", doc, "--json"]);
+    // Three cells in rows of two: a malformed table, named, rather than a table cut at |===.
+    assert.equal(run.code, 1);
+    assert.equal(errorCode(run.stdout), "INVALID_DOCUMENT");
+    assert.match(run.stderr, /has 3 cells, not rows of 2 columns/);
+  });
+});
+
+describe("render: documents built to exhaust", () => {
+  it("attack: ten thousand tables and megabyte lines -> answered in seconds, each message one short line", async () => {
+    const tables = Array.from(
+      { length: 10_000 },
+      (_, i) =>
+        `.a${i} {op-system} AMIs\n\n[cols="2a,2a",options="header"]\n|===\n\n|AWS zone\n|AWS AMI\n\n|\`us-east-1\`\n|\`ami-1\`\n\n|===\n`,
+    );
+    const started = Date.now();
+    const many = await spawnBootstream(["render", RHCOS, "--check", docFile(tables.join("\n"))]);
+    assert.equal(many.code, 1);
+    assert.equal(many.stdout.trimEnd().split("\n").length, 10_000);
+    const long = [
+      `.${"x".repeat(1_000_000)} AMIs\n`,
+      `.x86_64 ${"{op-system} ".repeat(90_000)}AMIs\n\n|===\n`,
+      `${await x86Amis()}.x86_64 ${" ".repeat(1_000_000)}x\n`,
+    ];
+    for (const text of long) {
+      const run = await spawnBootstream(["render", RHCOS, "--check", docFile(text)]);
+      assert.ok(run.stdout.length + run.stderr.length < 2000, `${run.stderr.slice(0, 200)}...`);
+    }
+    assert.ok(Date.now() - started < 20_000, `${Date.now() - started} ms`);
+  });
+
+  it("attack: invalid UTF-8 -> INVALID_DOCUMENT naming the line, the file untouched", async () => {
+    const bytes = Buffer.concat([
+      Buffer.from(await x86Amis()),
+      Buffer.from("prose \xff\xfe end\n", "latin1"),
+    ]);
+    const doc = docFile(bytes);
+    const line = (await x86Amis()).split("\n").length;
+    const run = await spawnBootstream(["render", newerStream(), "--update", doc, "--json"]);
+    assert.equal(run.code, 1);
+    assert.equal(errorCode(run.stdout), "INVALID_DOCUMENT");
+    assert.match(run.stderr, new RegExp(`amis\\.adoc:${line}: expected UTF-8 text`));
+    assert.deepEqual(readFileSync(doc), bytes);
+  });
+});
+
+describe("render --update: the file system", () => {
+  it("attack: a hard-linked doc -> refused (exit 2), both names unchanged; the advice given (--update -o OUT) works", async () => {
+    const text = await x86Amis();
+    const doc = docFile(text);
+    const other = `${doc}.link`;
+    linkSync(doc, other);
+    const newer = newerStream();
+    const run = await spawnBootstream(["render", newer, "--update", doc]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /2 hard links/);
+    assert.equal(readFileSync(other, "utf8"), text);
+    const out = join(tempDir(), "updated.adoc");
+    const elsewhere = await spawnBootstream(["render", newer, "--update", doc, "-o", out]);
+    assert.equal(elsewhere.code, 0, elsewhere.stderr);
+    assert.equal(readFileSync(doc, "utf8"), text, "the doc itself is not written");
+    assert.equal(
+      readFileSync(out, "utf8"),
+      (await spawnBootstream(["render", newer, "--what", "amis", "-a", "x86_64"])).stdout,
+    );
+    const stdout = await spawnBootstream(["render", newer, "--update", doc, "-o", "-"]);
+    assert.equal(stdout.stdout, readFileSync(out, "utf8"));
+    assert.equal((await spawnBootstream(["render", newer, "--check", doc, "-o", out])).code, 2);
+  });
+
+  it("attack: the doc is renamed over or swapped for a symlink between read and write -> CONFLICT, nothing written", async () => {
+    const dir = tempDir();
+    const path = join(dir, "amis.adoc");
+    writeFileSync(path, "old\n");
+    const renamed = await readDoc(path);
+    writeFileSync(join(dir, "theirs"), "their edit\n");
+    renameSync(join(dir, "theirs"), path);
+    await assert.rejects(
+      replaceDoc(renamed, "ours\n"),
+      (e) => e instanceof BootstreamError && e.code === "CONFLICT",
+    );
+    assert.equal(readFileSync(path, "utf8"), "their edit\n");
+
+    const victim = join(dir, "victim");
+    writeFileSync(victim, "precious\n");
+    const swapped = await readDoc(path);
+    rmSync(path);
+    symlinkSync(victim, path);
+    await assert.rejects(
+      replaceDoc(swapped, "ours\n"),
+      (e) => e instanceof BootstreamError && e.code === "CONFLICT",
+    );
+    assert.equal(readFileSync(victim, "utf8"), "precious\n");
+
+    rmSync(path);
+    writeFileSync(path, "same size\n");
+    const unchanged = await readDoc(path);
+    await replaceDoc(unchanged, "ours\n");
+    assert.equal(readFileSync(path, "utf8"), "ours\n");
+    assert.deepEqual(strays(dir, ["amis.adoc", "victim"]), []);
+  });
+
+  it("attack: a read-only doc, as a user who may write its directory -> replaced like sed -i, mode 0444 kept; in a read-only directory -> IO (exit 2), untouched", async (t) => {
+    const dir = tempDir();
+    chmodSync(dir, 0o777);
+    const newer = newerStream();
+    chmodSync(newer, 0o644);
+    const text = await x86Amis();
+    const doc = join(dir, "amis.adoc");
+    writeFileSync(doc, text);
+    chmodSync(doc, 0o444);
+    execFileSync("chown", ["4321:4321", doc]);
+    const asUser = (args: string[]) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [BIN, ...args], {
+          uid: 4321,
+          gid: 4321,
+          env: { ...process.env, HOME: dir },
+          stdio: ["ignore", "ignore", "pipe"],
+        });
+        let stderr = "";
+        child.stderr.on("data", (c: Buffer) => {
+          stderr += c.toString();
+        });
+        child.on("close", (code) => resolve({ code, stderr }));
+      });
+    const writable = await asUser(["render", newer, "--update", doc]);
+    if (/EACCES|permission denied/i.test(writable.stderr) && !writable.stderr.includes("amis.adoc")) {
+      t.skip(`cannot run bootstream as another user here: ${writable.stderr.split("\n")[0]}`);
+      return;
+    }
+    assert.equal(writable.code, 0, writable.stderr);
+    assert.match(readFileSync(doc, "utf8"), /ami-0ccccccccccccccc3/);
+    assert.equal(statSync(doc).mode & 0o777, 0o444);
+
+    writeFileSync(doc, text);
+    chmodSync(dir, 0o555);
+    const readOnlyDir = await asUser(["render", newer, "--update", doc]);
+    chmodSync(dir, 0o755);
+    assert.equal(readOnlyDir.code, 2, readOnlyDir.stderr);
+    assert.match(readOnlyDir.stderr, /permission denied/);
+    assert.equal(readFileSync(doc, "utf8"), text);
+    assert.deepEqual(strays(dir, ["amis.adoc"]), []);
+  });
+
+  describe("a full disk (tmpfs of 64k)", () => {
+    let full: string | undefined;
+    let refused = "";
+    before(() => {
+      const dir = tempDir("bootstream-render-full-");
+      try {
+        execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir], { stdio: "pipe" });
+        full = dir;
+      } catch (error) {
+        refused = String((error as { stderr?: Buffer }).stderr ?? error).trim();
+      }
+    });
+    after(() => {
+      if (full !== undefined) execFileSync("umount", [full]);
+    });
+
+    it("attack: --update a doc on a full disk -> IO (exit 2), the doc as it was, no *.tmp", async () => {
+      assert.ok(full !== undefined, `a 64k tmpfs is needed (the suite runs as root): ${refused}`);
+      const dir = join(full, "docs");
+      mkdirSync(dir);
+      const text = await x86Amis();
+      const doc = join(dir, "amis.adoc");
+      writeFileSync(doc, text);
+      const { bavail, bsize } = statfsSync(full);
+      writeFileSync(join(full, "filler"), Buffer.alloc(Math.max(0, bavail * bsize - 1024)));
+      const run = await spawnBootstream(["render", newerStream(), "--update", doc, "--json"]);
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(errorCode(run.stdout), "IO");
+      assert.match(run.stderr, /no space left/);
+      assert.equal(readFileSync(doc, "utf8"), text);
+      assert.deepEqual(strays(dir, ["amis.adoc"]), []);
+    });
+  });
+});
