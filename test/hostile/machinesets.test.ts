@@ -207,6 +207,36 @@ describe("machinesets -o: byte-preserving on inputs unlike the fixtures", () => 
   });
 });
 
+describe("machinesets -o: scalars kubectl reads as the same string", () => {
+  it("quotes a new plain value that YAML 1.1 (kubectl, oc) would read as a boolean or a date", async () => {
+    for (const ami of ["on", "2024-01-01", "0777"]) {
+      const dir = tempDir();
+      const stream = JSON.parse(readFileSync(STREAM, "utf8"));
+      stream.architectures.x86_64.images.aws.regions["us-east-1"].image = ami;
+      const streamFile = join(dir, "stream.json");
+      writeFileSync(streamFile, JSON.stringify(stream));
+      const out = join(dir, "out.yaml");
+      const run = await spawnBootstream([
+        "machinesets",
+        streamFile,
+        "-f",
+        ms("aws-machinesets.yaml"),
+        "-o",
+        out,
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      const written = readFileSync(out, "utf8");
+      assert.equal(
+        written,
+        text("aws-machinesets.yaml").replaceAll(
+          /id: ami-0(5483066c3caaccf5|0434fdc5b33448cc)/g,
+          `id: "${ami}"`,
+        ),
+      );
+    }
+  });
+});
+
 describe("machinesets: Azure as the operator reads it", () => {
   it("takes Hyper-V Gen2 from the image type, not the publisher: an azureopenshift image without type MarketplaceNoPlan is Gen2 unless its SKU says gen1", async () => {
     const input = text("azure-machinesets.yaml").replace(

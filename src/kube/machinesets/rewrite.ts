@@ -57,11 +57,16 @@ function layoutOf(parsed: KubeObjects): Layout {
 
 const PLAIN_SAFE = /^[A-Za-z0-9][A-Za-z0-9_./-]*$/;
 
+function isPlainString(value: string): boolean {
+  return parseYaml(value) === value && parseYaml(value, { version: "1.1" }) === value;
+}
+
 function renderScalar(value: unknown, node: Node | null, layout: Layout): string {
   if (layout.format === "json" || typeof value !== "string") return JSON.stringify(value);
   const style = isScalar(node) ? node.type : undefined;
-  // A plain scalar stays plain only if it reads back as the same string (not 123, true or null).
-  if (style === "PLAIN" && PLAIN_SAFE.test(value) && parseYaml(value) === value) return value;
+  // A plain scalar stays plain only if it reads back as the same string (not 123, true or null),
+  // also in YAML 1.1, which kubectl and oc read (sigs.k8s.io/yaml: `on` is true, `0777` octal).
+  if (style === "PLAIN" && PLAIN_SAFE.test(value) && isPlainString(value)) return value;
   if (style === "QUOTE_SINGLE" && !hasControlCharacter(value)) return `'${value.replaceAll("'", "''")}'`;
   return JSON.stringify(value); // a JSON string is a YAML double-quoted scalar
 }
