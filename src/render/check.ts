@@ -17,7 +17,7 @@ import {
   type TableSelection,
   tableRows,
 } from "./tables.ts";
-import { asciidocBodyLines, markdownTableLines } from "./write.ts";
+import { asciidocBodyLines, asciidocRowLines, markdownTableLines } from "./write.ts";
 
 export type FindingKind = "differs" | "missing" | "extra" | "extra-table" | "missing-table" | "columns";
 
@@ -212,5 +212,8 @@ function tableLines(doc: DocTable, format: DocFormat, stream: Stream): string[] 
     keyColumns: spec.keyColumns,
     rows: tableRows(stream, doc.architecture, doc.table),
   };
-  return format === "asciidoc" ? asciidocBodyLines(table, doc.header) : markdownTableLines(table);
+  if (format === "markdown") return markdownTableLines(table);
+  return doc.columnsFromFirstLine
+    ? asciidocRowLines(table, doc.header)
+    : asciidocBodyLines(table, doc.header);
 }

@@ -40,6 +40,11 @@ export interface DocTable {
   columns: number;
   /** Whether its first row is a header row. */
   header: boolean;
+  /**
+   * AsciiDoc without a `cols` attribute: Asciidoctor counts the columns on the table's first
+   * line, so a rewrite must keep each row on one line (`|a |b`).
+   */
+  columnsFromFirstLine: boolean;
   rows: DocRow[];
 }
 
@@ -218,8 +223,9 @@ function asciidocTable(
     firstLine ??= { index: i, cells: pieces.length - 1 };
   }
   const attributeText = attributes.join(" ");
-  const columns = colsCount(attributeText) ?? firstLine?.cells ?? 0;
-  const header = hasHeader(attributeText, lines, firstLine, columns);
+  const declared = colsCount(attributeText);
+  const columns = declared ?? firstLine?.cells ?? 0;
+  const header = hasHeader(attributeText, lines, open, firstLine, columns);
   if (columns === 0 || cells.length % columns !== 0)
     throw malformed(
       name,
@@ -239,6 +245,7 @@ function asciidocTable(
     last: close,
     columns,
     header,
+    columnsFromFirstLine: declared === undefined,
     rows,
   };
 }
@@ -255,16 +262,20 @@ function colsCount(attributes: string): number | undefined {
     .reduce((n, multiplier) => n + (multiplier ? Number(multiplier[1]) : 1), 0);
 }
 
-/** `options="header"` or `%header`; else Asciidoctor's implicit header: a first line of all cells, then a blank line. */
+/**
+ * `options="header"` or `%header`; else Asciidoctor's implicit header: the line right after
+ * the opening delimiter (no blank line before it) holds every cell of a row, and a blank line follows.
+ */
 function hasHeader(
   attributes: string,
   lines: DocLine[],
+  open: number,
   firstLine: { index: number; cells: number } | undefined,
   columns: number,
 ): boolean {
   if (/%noheader\b|\boptions\s*=\s*"?[^"\]]*\bnoheader\b/.test(attributes)) return false;
   if (/%header\b|\boptions\s*=\s*"?[^"\]]*\bheader\b/.test(attributes)) return true;
-  if (firstLine === undefined || firstLine.cells !== columns) return false;
+  if (firstLine === undefined || firstLine.index !== open + 1 || firstLine.cells !== columns) return false;
   return (lines[firstLine.index + 1]?.text.trim() ?? "") === "";
 }
 
@@ -351,5 +362,15 @@ function markdownTable(
       );
     rows.push({ cells: cells.map(markdownCellValue), line: i + 1 });
   }
-  return { ...named, caption, captionLine: captionIndex + 1, first, last, columns, header: true, rows };
+  return {
+    ...named,
+    caption,
+    captionLine: captionIndex + 1,
+    first,
+    last,
+    columns,
+    header: true,
+    columnsFromFirstLine: false,
+    rows,
+  };
 }

@@ -37,6 +37,17 @@ export function asciidocBodyLines(table: RenderedTable, header: boolean): string
   return lines;
 }
 
+/**
+ * The same for a table without a `cols` attribute, one row per line: Asciidoctor takes the
+ * column count from the first line, and a header only from a first line followed by a blank
+ * one, so a header row is followed by a blank line and the rows of a table without one are not.
+ */
+export function asciidocRowLines(table: RenderedTable, header: boolean): string[] {
+  const row = (cells: readonly string[]) => cells.map((cell) => `|${cell}`).join(" ");
+  const rows = table.rows.map((cells) => row(cells.map(asciidocCell)));
+  return header ? [row(table.columns), "", ...rows] : rows;
+}
+
 export function asciidocCaption(table: RenderedTable): string {
   return `.${table.caption}`;
 }

@@ -160,6 +160,43 @@ describe("render: AsciiDoc that Asciidoctor reads as the same table", () => {
     assert.equal(readFileSync(doc, "utf8"), `${newerTable}\nAfter.\n`);
   });
 
+  it("attack: a table without cols, its header on one line -> --update keeps one row per line, so Asciidoctor still sees two columns and a header", async () => {
+    const newer = newerStream();
+    const rows = (
+      await spawnBootstream(["render", newer, "--format", "json", "--what", "amis", "-a", "x86_64"])
+    ).stdout;
+    const want = (JSON.parse(rows) as { tables: { rows: string[][] }[] }).tables[0]?.rows ?? [];
+    const doc = docFile(
+      ".x86_64 {op-system} AMIs\n|===\n|AWS zone |AWS AMI\n\n|`us-east-1` |`ami-1`\n|===\nAfter.\n",
+    );
+    const update = await spawnBootstream(["render", newer, "--update", doc]);
+    assert.equal(update.code, 0, update.stderr);
+    const body = want.map(([region, ami]) => `|\`${region}\` |\`${ami}\``).join("\n");
+    assert.equal(
+      readFileSync(doc, "utf8"),
+      `.x86_64 {op-system} AMIs\n|===\n|AWS zone |AWS AMI\n\n${body}\n|===\nAfter.\n`,
+    );
+    assert.equal((await spawnBootstream(["render", newer, "--check", doc])).code, 0);
+    // Without a header row, no line of the rewrite may pass for one (a first line, then a blank).
+    const bare = docFile(
+      ".x86_64 {op-system} AMIs\n|===\n|`us-east-1` |`ami-1`\n|`us-east-2` |`ami-2`\n|===\n",
+    );
+    assert.equal((await spawnBootstream(["render", newer, "--update", bare])).code, 0);
+    assert.equal(readFileSync(bare, "utf8"), `.x86_64 {op-system} AMIs\n|===\n${body}\n|===\n`);
+  });
+
+  it("a one-line first row after a blank line is a row, not an implicit header (as Asciidoctor reads it)", async () => {
+    const doc = docFile(
+      ".x86_64 {op-system} AMIs\n|===\n\n|AWS zone |AWS AMI\n\n|`us-east-1` |`ami-1`\n|===\n",
+    );
+    const run = await spawnBootstream(["render", RHCOS, "--check", doc, "--json"]);
+    const findings = (JSON.parse(run.stdout) as { findings: { kind: string; key: string }[] }).findings;
+    assert.ok(
+      findings.some((f) => f.kind === "extra" && f.key === "AWS zone"),
+      run.stdout,
+    );
+  });
+
   it("attack: |=== inside a |==== table is a cell, not the end of the table", async () => {
     const doc = docFile(".x86_64 {op-system} AMIs\n|====\n|a|b\n|===\n|====\n");
     const run = await spawnBootstream(["render", RHCOS, "--check", doc, "--json"]);
