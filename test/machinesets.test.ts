@@ -125,6 +125,9 @@ describe("machinesets: AWS", () => {
     assert.equal(reports.get("ci-ln-x4h2b8t-76ef8-edge-us-east-1-nyc-1a")?.arch, "aarch64");
     assert.equal(reports.get("ci-ln-x4h2b8t-76ef8-worker-us-east-1a")?.arch, "x86_64");
     assert.equal(reports.get("ci-ln-x4h2b8t-76ef8-worker-us-east-1a")?.status, "current");
+    // The Kubernetes spelling the annotation uses means the same.
+    const arm64 = byName(await check([STREAM, "-f", ms("aws-machinesets.yaml"), "--default-arch", "arm64"]));
+    assert.equal(arm64.get("ci-ln-x4h2b8t-76ef8-edge-us-east-1-nyc-1a")?.arch, "aarch64");
   });
 
   it("says when the AMI a MachineSet boots is the stream's AMI of another architecture", async () => {

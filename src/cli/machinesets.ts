@@ -136,7 +136,7 @@ export function registerMachineSets(kit: CommandKit): Command {
       )
       .option(
         "--default-arch <arch>",
-        "architecture of MachineSets without the autoscaler's kubernetes.io/arch label",
+        "architecture of MachineSets without the autoscaler's kubernetes.io/arch label (x86_64 or amd64, aarch64 or arm64, ...)",
         "x86_64",
       )
       .option(

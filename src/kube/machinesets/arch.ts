@@ -23,7 +23,12 @@ export type ArchResult =
 
 export function machineSetArch(machineSet: unknown, defaultArch: string): ArchResult {
   const labels = dig(machineSet, "metadata", "annotations", ARCH_ANNOTATION);
-  if (labels === undefined) return { arch: defaultArch, from: "default" };
+  // `--default-arch amd64` means what the annotation's amd64 means.
+  if (labels === undefined)
+    return {
+      arch: (Object.hasOwn(RPM_ARCH, defaultArch) && RPM_ARCH[defaultArch]) || defaultArch,
+      from: "default",
+    };
   if (typeof labels !== "string") return { error: `annotation ${ARCH_ANNOTATION} is not a string` };
   for (const label of labels.split(",")) {
     const trimmed = label.trim();
