@@ -108,10 +108,14 @@ of the tables asked for (nothing was checked), or when a table is malformed (a c
 without a table, no closing |===, a caption twice, a caption that is ours but for case or
 spacing such as .X86_64: the message names the line); 2 when the file cannot be read
 (missing, a symlink, a directory, over 4 MiB).
+An ifdef::, ifndef:: or include:: line inside a table is an error: which rows Asciidoctor
+keeps depends on attributes bootstream does not know; put it around the whole table.
 --update rewrites only the tables that differ, atomically, keeping every other byte (CRLF
-line ends, a byte-order mark and a missing final newline too); it exits 1 if a difference
-needs a hand edit (a table the file lacks, or has but the stream does not), or if the file
-changed while bootstream worked (CONFLICT: run it again). A file with several hard links
+line ends, a byte-order mark and a missing final newline too). A rewritten table keeps its
+caption, attributes and delimiters and takes its rows from the stream (comment lines in it
+go with the old rows; without a cols attribute each row stays on one line). It exits 1 if
+a difference needs a hand edit (a table the file lacks, or has but the stream does not),
+or if the file changed while bootstream worked (CONFLICT: run it again). A file with several hard links
 is refused (exit 2): replacing it would split the links; write the updated doc elsewhere
 with --update FILE -o OUT, then copy it over FILE (cp keeps the links). A read-only file
 in a writable directory is replaced like sed -i would, keeping its mode; in a read-only

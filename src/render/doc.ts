@@ -153,6 +153,11 @@ export function findDocTables(text: string, format: DocFormat, name: string): Do
   return tables;
 }
 
+/** Lines that may stand between a block's attributes, title and delimiter: blank, `[...]`, `// comment`. */
+const BEFORE_BLOCK = /^(?:|\[.*\]|\/\/(?!\/\/).*)$/;
+/** Preprocessor lines, which Asciidoctor resolves before it sees the table. */
+const PREPROCESSOR = /^(?:ifdef|ifndef|ifeval|endif|include)::/;
+
 /** Listing, literal, comment and passthrough blocks: their content is verbatim text, never a caption. */
 const ASCIIDOC_VERBATIM = /^(-{4,}|\.{4,}|\/{4,}|\+{4,}|`{3,})$/;
 /** What may stand before a `|` that opens a cell: `2+`, `a`, `3*^.>m`, ... */
@@ -181,6 +186,15 @@ function findAsciidocTables(lines: DocLine[], name: string): DocTable[] {
   return tables;
 }
 
+/**
+ * A cell's text without the spec of the next cell at its end: in `|x m|y`, `m` (monospace)
+ * is y's spec, as Asciidoctor reads it, not part of x.
+ */
+function withoutNextSpec(text: string): string {
+  const m = /\s(\S+)$/.exec(text);
+  return m !== null && CELL_SPEC.test(m[1] as string) ? text.slice(0, m.index) : text;
+}
+
 function asciidocTable(
   lines: DocLine[],
   captionIndex: number,
@@ -189,10 +203,13 @@ function asciidocTable(
   name: string,
 ): DocTable {
   const textAt = (i: number) => (lines[i] as DocLine).text.trim();
+  // Blank lines, attribute lines and `//` comment lines may stand before and after a block's
+  // title: `[cols=...]` above `.x86_64 ...` is the table's as much as below it.
   const attributes: string[] = [];
+  for (let above = captionIndex - 1; above >= 0 && BEFORE_BLOCK.test(textAt(above)); above--)
+    if (textAt(above).startsWith("[")) attributes.push(textAt(above));
   let open = captionIndex + 1;
-  // Blank lines, attribute lines and `//` comment lines may stand between a title and its block.
-  while (open < lines.length && /^(?:|\[.*\]|\/\/(?!\/\/).*)$/.test(textAt(open))) {
+  while (open < lines.length && BEFORE_BLOCK.test(textAt(open))) {
     if (textAt(open).startsWith("[")) attributes.push(textAt(open));
     open++;
   }
@@ -209,8 +226,19 @@ function asciidocTable(
   let firstLine: { index: number; cells: number } | undefined;
   for (let i = open + 1; i < close; i++) {
     const raw = (lines[i] as DocLine).text;
-    if (raw.trim() === "") continue;
-    const pieces = splitCells(raw);
+    const text = raw.trimEnd();
+    // Asciidoctor's table reader drops every line that starts with `//` (a `////` line too,
+    // but not what stands between two of them).
+    if (text.trim() === "" || text.startsWith("//")) continue;
+    if (PREPROCESSOR.test(text))
+      throw malformed(
+        name,
+        i + 1,
+        `${quoted(text.slice(0, 60))} inside the table ${quoted(caption)}: which rows Asciidoctor keeps depends on attributes bootstream does not know; put the conditional or include around the whole table`,
+      );
+    const pieces = splitCells(raw).map((piece, j, all) =>
+      j < all.length - 1 ? withoutNextSpec(piece) : piece,
+    );
     const lead = pieces[0] as string;
     const last = cells.at(-1);
     if (pieces.length === 1 || !CELL_SPEC.test(lead.trim())) {

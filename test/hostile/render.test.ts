@@ -197,6 +197,45 @@ describe("render: AsciiDoc that Asciidoctor reads as the same table", () => {
     );
   });
 
+  it("attack: [cols,options] above the caption, // comments and cell specs in the table -> read as Asciidoctor reads them", async () => {
+    const doc = docFile(
+      [
+        '[cols="2a,2a",options="header"]',
+        ".x86_64 {op-system} AMIs",
+        "|===",
+        "|AWS zone",
+        "|AWS AMI",
+        "// |`eu-west-1`",
+        "////",
+        "|`us-east-1` m|ami-1",
+        "|===",
+        "",
+      ].join("\n"),
+    );
+    const run = await spawnBootstream(["render", RHCOS, "--check", doc, "--json"]);
+    const findings = (JSON.parse(run.stdout) as { findings: { kind: string; key: string; doc?: string[] }[] })
+      .findings;
+    // The header row is the header, the comments are no rows, `m` is the spec of the AMI cell.
+    assert.deepEqual(
+      findings.filter((f) => f.kind !== "missing"),
+      [findings.find((f) => f.key === "us-east-1")],
+    );
+    assert.deepEqual(findings.find((f) => f.key === "us-east-1")?.doc, ["ami-1"]);
+  });
+
+  it("attack: ifdef:: or include:: inside a table -> INVALID_DOCUMENT naming the line, not a guess at the rows", async () => {
+    for (const directive of ["ifdef::openshift-origin[]", "include::gov-regions.adoc[]"]) {
+      const table = (await x86Amis()).replace("|`us-east-1`", `${directive}\n|\`us-east-1\``);
+      const doc = docFile(table);
+      const line = table.split("\n").indexOf(directive) + 1;
+      const run = await spawnBootstream(["render", newerStream(), "--update", doc, "--json"]);
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(errorCode(run.stdout), "INVALID_DOCUMENT");
+      assert.match(run.stderr, new RegExp(`amis\\.adoc:${line}: .* inside the table`));
+      assert.equal(readFileSync(doc, "utf8"), table);
+    }
+  });
+
   it("attack: |=== inside a |==== table is a cell, not the end of the table", async () => {
     const doc = docFile(".x86_64 {op-system} AMIs\n|====\n|a|b\n|===\n|====\n");
     const run = await spawnBootstream(["render", RHCOS, "--check", doc, "--json"]);
