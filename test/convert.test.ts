@@ -25,7 +25,7 @@ interface LegacyFile {
   baseURI: string;
   buildid: string;
   amis?: Record<string, { hvm: string }>;
-  gcp?: { image: string; url?: string; project?: string };
+  gcp?: { image: string; url?: string; project?: string; family?: string };
   azure?: { url: string; image?: string };
   images: Record<string, LegacyImage>;
   [key: string]: unknown;
@@ -40,7 +40,7 @@ interface ConvertedArch {
   artifacts: Record<string, { release: string; formats: Record<string, Record<string, Artifact>> }>;
   images?: {
     aws?: { regions?: Record<string, { release: string; image: string }> };
-    gcp?: { release?: string; project: string; name: string };
+    gcp?: { release?: string; project: string; family?: string; name: string };
   };
   "rhel-coreos-extensions"?: { "azure-disk"?: { release: string; url?: string } };
 }
@@ -92,6 +92,15 @@ const CASES: Case[] = [
     arch: "x86_64",
     stream: "okd-4.3",
     lastModified: "2019-10-21T00:00:00Z",
+    notCarried: ["ostree"],
+  },
+  {
+    // OKD's FCOS file: live media named iso/kernel/initramfs, gcp with family and project.
+    file: join(LEGACY, "okd-fcos-amd64.json"),
+    args: ["--stream", "stable", "--last-modified", "2020-12-01T00:00:00Z"],
+    arch: "x86_64",
+    stream: "stable",
+    lastModified: "2020-12-01T00:00:00Z",
     notCarried: ["ostree"],
   },
 ];
@@ -183,7 +192,8 @@ describe("convert legacy: real pre-4.8 installer files", () => {
       if (source.gcp) {
         assert.deepEqual(arch.images?.gcp, {
           release: source.buildid,
-          project: "rhcos-cloud",
+          project: source.gcp.project ?? "rhcos-cloud",
+          ...(source.gcp.family === undefined ? {} : { family: source.gcp.family }),
           name: source.gcp.image,
         });
       } else assert.equal(arch.images?.gcp, undefined);
@@ -195,7 +205,14 @@ describe("convert legacy: real pre-4.8 installer files", () => {
       }
 
       // Nothing silently dropped: every leaf of the source is mapped or named (or under a named pointer).
-      const mapped = new Set(["/baseURI", "/buildid", "/gcp/image", "/gcp/project", "/azure/url"]);
+      const mapped = new Set([
+        "/baseURI",
+        "/buildid",
+        "/gcp/image",
+        "/gcp/project",
+        "/gcp/family",
+        "/azure/url",
+      ]);
       for (const region of Object.keys(source.amis ?? {})) mapped.add(`/amis/${region}/hvm`);
       for (const name of Object.keys(source.images)) {
         if (c.notCarried.includes(name)) continue;
@@ -208,8 +225,8 @@ describe("convert legacy: real pre-4.8 installer files", () => {
           `${leaf} is neither carried nor named on stderr`,
         );
       }
-      for (const field of ["/oscontainer", "/ostree-commit", "/ostree-version"])
-        assert.ok(unmapped.includes(field));
+      for (const field of ["oscontainer", "ostree-commit", "ostree-version"])
+        if (field in source) assert.ok(unmapped.includes(`/${field}`), field);
       assert.ok(unmapped.includes("/images/metal/size"), "sizes are named: a stream artifact has none");
 
       // The output is a valid stream, canonical as written.
@@ -219,6 +236,27 @@ describe("convert legacy: real pre-4.8 installer files", () => {
       assert.equal(fmt.code, 0, fmt.stderr + fmt.stdout);
     });
   }
+
+  it("live media named iso/kernel/initramfs (OKD's FCOS files) are metal iso and pxe, as FCOS streams list them", async () => {
+    const run = await convert([
+      join(LEGACY, "okd-fcos-amd64.json"),
+      "--stream",
+      "stable",
+      "--last-modified",
+      "2020-12-01T00:00:00Z",
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const metal = (JSON.parse(run.stdout) as Converted).architectures.x86_64?.artifacts.metal;
+    // test/fixtures/upstream/fcos-stable-stream-2020.json: raw.xz, iso (…-live.x86_64.iso), pxe (kernel, initramfs).
+    assert.deepEqual(Object.keys(metal?.formats ?? {}), ["iso", "pxe", "raw.xz"]);
+    assert.match(metal?.formats.iso?.disk?.location ?? "", /-live\.x86_64\.iso$/);
+    assert.match(metal?.formats.pxe?.kernel?.location ?? "", /-live-kernel-x86_64$/);
+    assert.match(metal?.formats.pxe?.initramfs?.location ?? "", /-live-initramfs\.x86_64\.img$/);
+    // RHCOS 4.5's iso/kernel/initramfs are the installer media: they keep their installer formats.
+    const rhcos = await convert([join(LEGACY, "rhcos-4.5-x86_64.json")]);
+    const formats = (JSON.parse(rhcos.stdout) as Converted).architectures.x86_64?.artifacts.metal?.formats;
+    assert.deepEqual(Object.keys(formats ?? {}), ["installer-pxe", "installer.iso", "raw.gz"]);
+  });
 
   it("--json prints {stream, unmapped}: the same stream and the same fields as stdout and stderr", async () => {
     const file = join(LEGACY, "rhcos-4.5-x86_64.json");

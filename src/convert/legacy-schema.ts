@@ -27,15 +27,32 @@ const legacyImage = z.looseObject({
   "uncompressed-sha256": sha256.optional(),
 });
 
-/** `ResolveReference` of the installer drops a base's query and fragment: refuse them instead. */
-const baseUri = httpUrl.refine((v) => !/[?#]/.test(v), {
-  error: "an http(s) URL without query or fragment (artifact URLs are resolved against it)",
-});
+/**
+ * `ResolveReference` of the installer drops a base's query and fragment: refuse them instead.
+ * Credentials would be copied into every artifact URL of a stream that gets published. An
+ * encoded dot (`%2e%2e/`) is a dot segment to a WHATWG URL but not to Go's resolver, so the
+ * two would make different URLs of it.
+ */
+const baseUri = httpUrl
+  .refine((v) => !/[?#]/.test(v), {
+    error: "an http(s) URL without query or fragment (artifact URLs are resolved against it)",
+  })
+  .refine((v) => !/^[a-z]+:\/\/[^/]*@/i.test(v), {
+    error: "an http(s) URL without user:password@ (the credentials would be in every artifact URL)",
+  })
+  .refine((v) => !/%2e/i.test(v), {
+    error: "an http(s) URL without an encoded dot (%2e), which URL parsers resolve as a dot segment or not",
+  });
 
-/** GCP image names: RFC 1035 labels of up to 63 characters. */
-const gcpImageName = nonEmpty.regex(/^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/, {
-  error: "a GCP image name (lowercase letters, digits and -, starting with a letter)",
-});
+const GCP_NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+export const GCP_NAME_EXPECTATION = "a GCP name (lowercase letters, digits and -, starting with a letter)";
+
+/** GCP image, family and project names: RFC 1035 labels of up to 63 characters. */
+export function isGcpName(value: string): boolean {
+  return GCP_NAME.test(value);
+}
+
+const gcpName = nonEmpty.regex(GCP_NAME, { error: GCP_NAME_EXPECTATION });
 
 export const legacyInstallerSchema = z.looseObject({
   amis: z
@@ -51,8 +68,9 @@ export const legacyInstallerSchema = z.looseObject({
   buildid: releaseVersion,
   gcp: z
     .looseObject({
-      image: gcpImageName,
-      project: gcpImageName.optional(),
+      family: gcpName.optional(),
+      image: gcpName,
+      project: gcpName.optional(),
       url: httpUrl.optional(),
     })
     .optional(),
@@ -67,10 +85,30 @@ export type LegacyImage = z.infer<typeof legacyImage>;
  * (`name`, a file, prefixes the message).
  */
 export function parseLegacyInstaller(value: unknown, name?: string): LegacyInstallerFile {
+  const protoKeys = prototypeKeys(value);
+  if (protoKeys.length > 0) throw legacyFileError(protoKeys, name);
   const result = legacyInstallerSchema.safeParse(value);
   const issues = result.success ? duplicatePaths(result.data) : schemaIssues(result.error.issues, value);
   if (result.success && issues.length === 0) return result.data;
   throw legacyFileError(issues, name);
+}
+
+/**
+ * Every `__proto__` key: JSON.parse keeps it as a field, but a zod record and any object it is
+ * copied into drop it without a word, so an image or region of that name would vanish.
+ */
+function prototypeKeys(value: unknown, path: (string | number)[] = []): Issue[] {
+  if (typeof value !== "object" || value === null) return [];
+  return Object.entries(value).flatMap(([key, child]) =>
+    key === "__proto__"
+      ? [
+          {
+            pointer: toPointer([...path, key]),
+            message: 'expected a key other than "__proto__" (JavaScript objects cannot hold it), found one',
+          },
+        ]
+      : prototypeKeys(child, [...path, Array.isArray(value) ? Number(key) : key]),
+  );
 }
 
 /**

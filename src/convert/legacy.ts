@@ -9,17 +9,24 @@
  * `images.<name>.path` against `baseURI` (pkg/rhcos/qemu.go: `base.ResolveReference(path)`),
  * not the builds-site layout. Every field the stream cannot hold is returned as `unmapped`.
  */
-import { BootstreamError, toPointer } from "../errors.ts";
+import { BootstreamError, type Issue, toPointer } from "../errors.ts";
+import { isKnownPlatform } from "../generate/platforms.ts";
 import { generateRelease } from "../generate/release.ts";
 import { generateStream } from "../generate/stream.ts";
 import type { BuildArtifact, BuildMeta } from "../schema/build-meta.ts";
 import { isHttpUrl } from "../schema/common.ts";
-import { detectForeignFormat, isPlainObject, validateValue } from "../schema/documents.ts";
+import { describeValue, detectForeignFormat, isPlainObject, validateValue } from "../schema/documents.ts";
 import { decodeDocument } from "../schema/parse.ts";
 import type { Stream, StreamArch } from "../schema/stream.ts";
 import { quoted } from "../schema/text.ts";
 import { buildIdTimestamp, isRhcosBuildId, rhcosStreamName } from "./build-id.ts";
-import { type LegacyInstallerFile, legacyFileError, parseLegacyInstaller } from "./legacy-schema.ts";
+import {
+  GCP_NAME_EXPECTATION,
+  isGcpName,
+  type LegacyInstallerFile,
+  legacyFileError,
+  parseLegacyInstaller,
+} from "./legacy-schema.ts";
 
 /** The project RHCOS publishes its GCP images in (RHCOS streams: `images.gcp.project`). */
 export const RHCOS_GCP_PROJECT = "rhcos-cloud";
@@ -67,6 +74,32 @@ const IMAGE_REASONS: Record<string, string> = {
   dasd: "stream-metadata-go has no platform or format for s390x DASD images, and RHCOS streams leave them out",
 };
 
+/**
+ * Images that are not stream artifacts. `ignition-gpg-key` (qemu-secex, RHCOS 4.13+) is no
+ * legacy image; given to the build translation it would leave an empty qemu-secex platform.
+ */
+const NOT_TRANSLATED = new Set(["ostree", "ignition-gpg-key"]);
+
+/** Image names the build translation places in the metal platform (generate/release.ts). */
+const METAL_MEDIA = new Set([
+  "metal4k",
+  "iso",
+  "kernel",
+  "initramfs",
+  "live-iso",
+  "live-kernel",
+  "live-initramfs",
+  "live-rootfs",
+]);
+
+/**
+ * RHCOS up to 4.5 names its installer ISO and PXE files `iso`, `kernel`, `initramfs`
+ * (`…-installer.x86_64.iso`); OKD's FCOS files give those names to the live media
+ * (`…-live.x86_64.iso`, `…-live-kernel-x86_64`), which FCOS streams list as metal `iso` and
+ * `pxe` (test/fixtures/upstream/fcos-stable-stream-2020.json). The file name tells which.
+ */
+const LIVE_FILE = /-live[.-]/;
+
 const TOP_LEVEL_REASONS: Record<string, string> = {
   oscontainer:
     "the build's OS update container, machine-os-content, is no boot image; a stream lists boot images only",
@@ -95,7 +128,8 @@ export function convertLegacyInstallerText(
 export function convertLegacyInstaller(value: unknown, options: ConvertLegacyOptions = {}): LegacyConversion {
   const { name } = options;
   if (detectForeignFormat(value) !== "installer-pre-4.8") {
-    const keys = isPlainObject(value) ? Object.keys(value).slice(0, 6).map(quoted).join(", ") : "";
+    // describeValue shortens a long key: the message names the keys, not their whole text.
+    const keys = isPlainObject(value) ? Object.keys(value).slice(0, 6).map(describeValue).join(", ") : "";
     const message = `expected the pre-4.8 installer format (top-level baseURI, buildid and images), found ${keys === "" ? "no such object" : `the keys ${keys}`}`;
     throw legacyFileError([{ pointer: "", message }], name);
   }
@@ -138,6 +172,8 @@ export function convertLegacyInstaller(value: unknown, options: ConvertLegacyOpt
   }
   const entry = stream.architectures[architecture] as StreamArch;
   const carried = relocateArtifacts(entry, file);
+  const overwritten = overwrittenImages(file, carried);
+  if (overwritten.length > 0) throw legacyFileError(overwritten, name);
   const issues = validateValue(stream, "stream");
   if (issues.length > 0) throw legacyFileError(issues, `the stream converted from ${name ?? "the file"}`);
   return {
@@ -180,6 +216,13 @@ function chooseArchitecture(file: LegacyInstallerFile, asked: string | undefined
 }
 
 function gcpProjectOf(file: LegacyInstallerFile, options: ConvertLegacyOptions): string | undefined {
+  // The project is pasted into gcloud command lines: it gets the shape the file's own has.
+  if (options.gcpProject !== undefined && !isGcpName(options.gcpProject)) {
+    throw new BootstreamError(
+      "USAGE",
+      `--gcp-project: expected ${GCP_NAME_EXPECTATION}, found ${quoted(options.gcpProject)}`,
+    );
+  }
   if (file.gcp === undefined) return undefined;
   const project =
     file.gcp.project ?? options.gcpProject ?? (isRhcosBuildId(file.buildid) ? RHCOS_GCP_PROJECT : undefined);
@@ -200,8 +243,9 @@ function gcpProjectOf(file: LegacyInstallerFile, options: ConvertLegacyOptions):
 function buildMetaOf(file: LegacyInstallerFile, arch: string, gcpProject: string | undefined): BuildMeta {
   const images: Record<string, BuildArtifact> = {};
   for (const [image, entry] of Object.entries(file.images)) {
+    if (NOT_TRANSLATED.has(image)) continue;
     const uncompressed = entry["uncompressed-sha256"];
-    images[image] = {
+    images[buildImageName(file, image)] = {
       path: entry.path,
       sha256: entry.sha256,
       ...(uncompressed === undefined ? {} : { "uncompressed-sha256": uncompressed }),
@@ -225,10 +269,53 @@ function buildMetaOf(file: LegacyInstallerFile, arch: string, gcpProject: string
             image: file.gcp.image,
             url: file.gcp.url ?? "",
             ...(gcpProject === undefined ? {} : { project: gcpProject }),
+            ...(file.gcp.family === undefined ? {} : { family: file.gcp.family }),
           },
         }),
     ...(file.azure === undefined ? {} : { azure: { url: file.azure.url } }),
   };
+}
+
+/**
+ * The name a build gives `image` of the legacy file: `live-iso` for an `iso` that is a live
+ * ISO (see LIVE_FILE), else its own. Two live ISOs (`iso` and `live-iso`) cannot be told apart.
+ */
+function buildImageName(file: LegacyInstallerFile, image: string): string {
+  if (!["iso", "kernel", "initramfs"].includes(image)) return image;
+  const path = file.images[image]?.path ?? "";
+  if (!LIVE_FILE.test(path)) return image;
+  const live = `live-${image}`;
+  if (Object.hasOwn(file.images, live)) {
+    throw legacyFileError([
+      {
+        pointer: toPointer(["images", image, "path"]),
+        message: `expected one live ${image}, found ${describeValue(path)} beside ${toPointer(["images", live])}`,
+      },
+    ]);
+  }
+  return live;
+}
+
+/**
+ * Images the build translation places in the stream that are missing from it: another image
+ * took the same platform and format (`metal` named `…metal.x86_64.4k.raw.gz` beside
+ * `metal4k`). Which one the file meant cannot be told, so neither is guessed.
+ */
+function overwrittenImages(file: LegacyInstallerFile, carried: ReadonlySet<string>): Issue[] {
+  const placed = Object.keys(file.images).filter((image) => isKnownPlatform(image) || METAL_MEDIA.has(image));
+  // Only metal is shared: every other platform holds the one image of its name.
+  const metal = placed.filter((image) => image === "metal" || METAL_MEDIA.has(image));
+  return placed.flatMap((image) => {
+    const path = file.images[image]?.path ?? "";
+    if (carried.has(path)) return [];
+    const others = metal.filter((other) => other !== image).map((other) => toPointer(["images", other]));
+    return [
+      {
+        pointer: toPointer(["images", image, "path"]),
+        message: `expected a platform and format of its own in the stream, found ${describeValue(path)}, whose place one of ${others.join(", ")} takes`,
+      },
+    ];
+  });
 }
 
 /** The URL the installer made of an image path: `path` resolved against `baseURI`. */
@@ -292,7 +379,7 @@ function unmappedFields(
           if (!carried.has(entryOfImage.path)) {
             add(
               ["images", image],
-              IMAGE_REASONS[image] ?? "no platform or format of a stream holds an image of this name",
+              reasonOf(IMAGE_REASONS, image, "no platform or format of a stream holds an image of this name"),
             );
             continue;
           }
@@ -310,7 +397,7 @@ function unmappedFields(
             ["gcp", "url"],
             "images.gcp names the image by project and name; the tarball itself is artifacts.gcp, made from images.gcp",
           );
-        extraFields(["gcp"], raw.gcp, new Set(["image", "project", "url"]), unknown);
+        extraFields(["gcp"], raw.gcp, new Set(["family", "image", "project", "url"]), unknown);
         break;
       case "azure":
         if (entry["rhel-coreos-extensions"]?.["azure-disk"] === undefined)
@@ -326,8 +413,13 @@ function unmappedFields(
         extraFields(["azure"], raw.azure, new Set(["image", "url"]), unknown);
         break;
       default:
-        add([key], TOP_LEVEL_REASONS[key] ?? unknown);
+        add([key], reasonOf(TOP_LEVEL_REASONS, key, unknown));
     }
   }
   return out;
+}
+
+/** `reasons[key]` when it is one of its own entries (a key may be `constructor` or `toString`). */
+function reasonOf(reasons: Record<string, string>, key: string, otherwise: string): string {
+  return Object.hasOwn(reasons, key) ? (reasons[key] as string) : otherwise;
 }
