@@ -100,9 +100,10 @@ Examples:
         const { stream, unmapped } = convertLegacyInstallerText(bytes, options);
         const text = toCanonicalJSON(stream, { kind: "stream", indent: flags.indent });
         if (flags.json) {
+          // The file first: a failed write must leave stdout to the one error document.
+          if (flags.output !== undefined) await emitDocument(ctx, text, flags.output);
           // The stream in its canonical key order, as the file it would be.
           ctx.stdout.write(toJsonText({ stream: JSON.parse(text) as unknown, unmapped }));
-          if (flags.output !== undefined) await emitDocument(ctx, text, flags.output);
           return 0;
         }
         await emitDocument(ctx, text, flags.output);

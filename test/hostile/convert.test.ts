@@ -186,6 +186,16 @@ describe("convert legacy: flags", { concurrency: true }, () => {
     assert.match(run.stderr, /directory/);
   });
 
+  it("--json -o onto a directory prints one JSON document, the error (exit 2)", async () => {
+    const out = join(dir, "out-dir-json");
+    mkdirSync(out);
+    const run = await convert([RHCOS_45, "--json", "-o", out]);
+    assert.equal(run.code, 2, run.stderr);
+    const report = JSON.parse(run.stdout) as { error?: { code: string }; stream?: unknown };
+    assert.equal(report.error?.code, "IO");
+    assert.equal(report.stream, undefined);
+  });
+
   it("-o onto a symlink replaces the link and never writes through it", async () => {
     const target = join(dir, "target.json");
     writeFileSync(target, "{}\n");
