@@ -258,6 +258,36 @@ describe("convert legacy: real pre-4.8 installer files", () => {
     assert.deepEqual(Object.keys(formats ?? {}), ["installer-pxe", "installer.iso", "raw.gz"]);
   });
 
+  it("rhcos-4.8-s390x.json has the layout of the installer's own 4.8 stream for that build", async () => {
+    // openshift/installer data/data/rhcos-stream.json at 0269a74f30ab5d5ad38637c0002d35b915dc7b95
+    // (the commit of the legacy file) lists s390x build 48.84.202206132149-0 with these platforms,
+    // formats and slots, the same locations and digests, `.sig` signatures and "images": {}.
+    const run = await convert([join(LEGACY, "rhcos-4.8-s390x.json")]);
+    assert.equal(run.code, 0, run.stderr);
+    const arch = (JSON.parse(run.stdout) as Converted).architectures.s390x as ConvertedArch;
+    const layout = Object.fromEntries(
+      Object.entries(arch.artifacts).map(([platform, { formats }]) => [
+        platform,
+        Object.fromEntries(Object.entries(formats).map(([format, slots]) => [format, Object.keys(slots)])),
+      ]),
+    );
+    assert.deepEqual(layout, {
+      metal: {
+        "4k.raw.gz": ["disk"],
+        iso: ["disk"],
+        pxe: ["kernel", "initramfs", "rootfs"],
+        "raw.gz": ["disk"],
+      },
+      openstack: { "qcow2.gz": ["disk"] },
+      qemu: { "qcow2.gz": ["disk"] },
+    });
+    assert.deepEqual(arch.images, {});
+    assert.equal(
+      arch.artifacts.metal?.formats.pxe?.rootfs?.location,
+      "https://rhcos.mirror.openshift.com/art/storage/releases/rhcos-4.8-s390x/48.84.202206132149-0/s390x/rhcos-48.84.202206132149-0-live-rootfs.s390x.img",
+    );
+  });
+
   it("--json prints {stream, unmapped}: the same stream and the same fields as stdout and stderr", async () => {
     const file = join(LEGACY, "rhcos-4.5-x86_64.json");
     const plain = await convert([file]);
