@@ -343,8 +343,9 @@ describe("render --update: the file system", () => {
   it("attack: a read-only doc, as a user who may write its directory -> replaced like sed -i, mode 0444 kept; in a read-only directory -> IO (exit 2), untouched", async (t) => {
     const dir = tempDir();
     chmodSync(dir, 0o777);
-    const newer = newerStream();
-    chmodSync(newer, 0o644);
+    // The stream where the other user can read it (a temporary directory is 0700).
+    const newer = join(dir, "newer.json");
+    writeFileSync(newer, readFileSync(newerStream()), { mode: 0o644 });
     const text = await x86Amis();
     const doc = join(dir, "amis.adoc");
     writeFileSync(doc, text);
@@ -380,7 +381,7 @@ describe("render --update: the file system", () => {
     assert.equal(readOnlyDir.code, 2, readOnlyDir.stderr);
     assert.match(readOnlyDir.stderr, /permission denied/);
     assert.equal(readFileSync(doc, "utf8"), text);
-    assert.deepEqual(strays(dir, ["amis.adoc"]), []);
+    assert.deepEqual(strays(dir, ["amis.adoc", "newer.json"]), []);
   });
 
   describe("a full disk (tmpfs of 64k)", () => {
