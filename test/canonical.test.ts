@@ -198,8 +198,8 @@ const streamArb = fc
               }),
               gcp: fc.record({
                 release: fc.constant("1.2"),
-                project: fc.string({ minLength: 1 }),
-                name: fc.string({ minLength: 1 }),
+                project: fc.stringMatching(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/),
+                name: fc.stringMatching(/^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/),
               }),
             },
             { requiredKeys: [] },

@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import { BootstreamError, type Issue, toPointer } from "../errors.ts";
-import { httpUrl, nonEmpty, regionName, releaseVersion, sha256 } from "../schema/common.ts";
+import { gcpName, httpUrl, nonEmpty, regionName, releaseVersion, sha256 } from "../schema/common.ts";
 import { describeValue, valueAt } from "../schema/documents.ts";
 import { invalidDocumentError } from "../schema/parse.ts";
 import { printable } from "../schema/text.ts";
@@ -43,16 +43,6 @@ const baseUri = httpUrl
   .refine((v) => !/%2e/i.test(v), {
     error: "an http(s) URL without an encoded dot (%2e), which URL parsers resolve as a dot segment or not",
   });
-
-const GCP_NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
-export const GCP_NAME_EXPECTATION = "a GCP name (lowercase letters, digits and -, starting with a letter)";
-
-/** GCP image, family and project names: RFC 1035 labels of up to 63 characters. */
-export function isGcpName(value: string): boolean {
-  return GCP_NAME.test(value);
-}
-
-const gcpName = nonEmpty.regex(GCP_NAME, { error: GCP_NAME_EXPECTATION });
 
 export const legacyInstallerSchema = z.looseObject({
   amis: z

@@ -14,19 +14,13 @@ import { isKnownPlatform } from "../generate/platforms.ts";
 import { generateRelease } from "../generate/release.ts";
 import { generateStream } from "../generate/stream.ts";
 import type { BuildArtifact, BuildMeta } from "../schema/build-meta.ts";
-import { isHttpUrl } from "../schema/common.ts";
+import { GCP_NAME_EXPECTATION, isGcpName, isHttpUrl } from "../schema/common.ts";
 import { describeValue, detectForeignFormat, isPlainObject, validateValue } from "../schema/documents.ts";
 import { decodeDocument } from "../schema/parse.ts";
 import type { Stream, StreamArch } from "../schema/stream.ts";
 import { quoted } from "../schema/text.ts";
 import { buildIdTimestamp, isRhcosBuildId, rhcosStreamName } from "./build-id.ts";
-import {
-  GCP_NAME_EXPECTATION,
-  isGcpName,
-  type LegacyInstallerFile,
-  legacyFileError,
-  parseLegacyInstaller,
-} from "./legacy-schema.ts";
+import { type LegacyInstallerFile, legacyFileError, parseLegacyInstaller } from "./legacy-schema.ts";
 
 /** The project RHCOS publishes its GCP images in (RHCOS streams: `images.gcp.project`). */
 export const RHCOS_GCP_PROJECT = "rhcos-cloud";

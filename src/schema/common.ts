@@ -110,6 +110,27 @@ export const plainText = z
   .string()
   .refine((v) => !hasControlCharacter(v), { error: "a string without control characters" });
 
+/** GCP image, family and project names: RFC 1035 labels of up to 63 characters. */
+const GCP_NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+export const GCP_NAME_EXPECTATION = "a GCP name (lowercase letters, digits and -, starting with a letter)";
+
+export function isGcpName(value: string): boolean {
+  return GCP_NAME.test(value);
+}
+
+/**
+ * A GCP image or family name. Installers and `machinesets --patch` paste it into
+ * `projects/<project>/global/images/<name>` and shell lines, so it keeps GCP's own rule.
+ */
+export const gcpName = z.string().regex(GCP_NAME, { error: GCP_NAME_EXPECTATION });
+
+/** A GCP project: a name, optionally domain-scoped (`example.com:project`); "" when Go wrote none. */
+export const gcpProject = z
+  .string()
+  .regex(/^(?:(?:[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?:)?[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)?$/, {
+    error: "a GCP project id (lowercase letters, digits and -, optionally domain:project) or empty",
+  });
+
 /** Free text written by people (a barrier reason): lines and tabs, but no other control character. */
 export const freeText = z
   .string()

@@ -241,7 +241,7 @@ export function validateValue(value: unknown, kind: DocumentKind, options: Valid
     ? consistencyIssues(value, kind)
     : result.error.issues.map((issue) => toIssue(issue, value));
   const located = new Set(issues.map((i) => i.pointer));
-  for (const issue of nonFiniteNumbers(value, options.lexemes ?? NO_LEXEMES))
+  for (const issue of unreadableValues(value, options.lexemes ?? NO_LEXEMES))
     if (!located.has(issue.pointer)) issues.push(issue);
   if (options.strict) issues.push(...unknownFields(value, spec.layout));
   return issues;
@@ -355,12 +355,15 @@ function unknownFields(value: unknown, layout: Layout): Issue[] {
 }
 
 /**
- * Numbers out of double range (`1e400`) anywhere, even in unknown fields: JavaScript reads
- * them as Infinity, which no JSON writer can write back, and Go's decoder refuses them, so a
- * document holding one would validate here and break every consumer. Walked without
- * recursion, so a value handed in by a library caller cannot exhaust the stack either.
+ * Values consumers cannot read the way they were written, anywhere, even in unknown fields:
+ * - numbers out of double range (`1e400`): JavaScript reads them as Infinity, which no JSON
+ *   writer can write back, and Go's decoder refuses them;
+ * - `__proto__` keys: zod skips them (so a region named `__proto__` would never be checked)
+ *   and a JavaScript consumer that copies the object sets a prototype instead.
+ * Either would validate here and break, or fool, every consumer. Walked without recursion,
+ * so a value handed in by a library caller cannot exhaust the stack either.
  */
-function nonFiniteNumbers(root: unknown, lexemes: Lexemes): Issue[] {
+function unreadableValues(root: unknown, lexemes: Lexemes): Issue[] {
   const out: Issue[] = [];
   const stack: { value: unknown; path: (string | number)[] }[] = [{ value: root, path: [] }];
   const seen = new Set<object>();
@@ -372,6 +375,11 @@ function nonFiniteNumbers(root: unknown, lexemes: Lexemes): Issue[] {
       ? value.map((v, i) => [i, v])
       : Object.entries(value);
     for (const [key, child] of entries) {
+      if (key === "__proto__")
+        out.push({
+          pointer: toPointer([...path, key]),
+          message: 'expected a key other than "__proto__" (JavaScript objects and schema checks skip it)',
+        });
       if (typeof child === "number" && !Number.isFinite(child)) {
         const pointer = toPointer([...path, key]);
         const text = numberSourceText(lexemes, pointer, child) ?? String(child);

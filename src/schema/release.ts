@@ -10,6 +10,8 @@ import {
   artifactSchema,
   digestRef,
   formatName,
+  gcpName,
+  gcpProject,
   httpUrl,
   imageFormatSchema,
   imageRef,
@@ -37,9 +39,9 @@ export const releaseRegionImage = z.looseObject({
 
 /** The single image of a platform: `{project, family?, name}` for gcp, `{image, digest-ref}` for kubevirt. */
 export const releaseSingleImage = z.looseObject({
-  project: nonEmpty.optional(),
-  family: plainText.optional(),
-  name: nonEmpty.optional(),
+  project: gcpProject.min(1, { error: "a GCP project id" }).optional(),
+  family: gcpName.optional(),
+  name: gcpName.optional(),
   image: imageRef.optional(),
   "digest-ref": digestRef.optional(),
 });

@@ -9,6 +9,8 @@ import {
   artifactSchema,
   digestRefOrEmpty,
   formatName,
+  gcpName,
+  gcpProject,
   httpUrl,
   imageFormatSchema,
   imageRef,
@@ -46,9 +48,9 @@ export const gcpImage = z.looseObject({
   // Older writers (the RHCOS 4.8 prototype) left `release` out of the GCP image.
   release: releaseVersion.optional(),
   // Go writes "" when the release had no project (older RHCOS builds).
-  project: plainText,
-  family: plainText.optional(),
-  name: nonEmpty,
+  project: gcpProject,
+  family: gcpName.optional(),
+  name: gcpName,
 });
 
 export const containerImage = z.looseObject({

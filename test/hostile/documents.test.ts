@@ -591,7 +591,7 @@ test("attack: a GCP image name carrying an ANSI escape -> validate refuses it at
   const path = mutated(STABLE, (s) => {
     s.architectures.x86_64.images.gcp.name = "fcos\u001b]0;owned\u0007\u001b[2J";
   });
-  await assertRefused(path, "/architectures/x86_64/images/gcp/name", /control character/);
+  await assertRefused(path, "/architectures/x86_64/images/gcp/name", /expected a GCP name/);
 });
 
 test("attack: an unknown image field with a terminal escape -> image prints it escaped, never raw", async () => {
@@ -602,6 +602,36 @@ test("attack: an unknown image field with a terminal escape -> image prints it e
   assert.equal(run.code, 0, run.stderr);
   assert.doesNotMatch(run.stdout.replaceAll("\n", ""), CONTROL);
   assert.match(run.stdout, /note: \\u001b\]0;owned\\u0007/);
+});
+
+test("attack: an unknown image field with a right-to-left override -> image and query --json escape it", async () => {
+  // "Trojan Source": U+202E makes the terminal show the rest of the line reversed.
+  const path = mutated(STABLE, (s) => {
+    s.architectures.x86_64.images.kubevirt.note = "ami-1\u202eelif.exe\u2066x\u2069";
+    isoDisk(s).note = "\u202e1-ima";
+  });
+  const image = await spawnBootstream(["image", path, "-a", "x86_64", "-p", "kubevirt"]);
+  assert.equal(image.code, 0, image.stderr);
+  assert.doesNotMatch(image.stdout, /[\u202a-\u202e\u2066-\u2069]/);
+  assert.match(image.stdout, /note: ami-1\\u202eelif\.exe\\u2066x\\u2069/);
+  const query = await spawnBootstream(["query", path, "-a", "x86_64", "-p", "metal", "-f", "iso", "--json"]);
+  assert.equal(query.code, 0, query.stderr);
+  assert.doesNotMatch(query.stdout, /[\u202a-\u202e]/);
+  assert.equal((JSON.parse(query.stdout) as Json[])[0]?.note, "\u202e1-ima");
+});
+
+test("attack: an AWS region named __proto__ (which schema checks skip) -> refused at its pointer by validate and image", async () => {
+  const text = fixtureText(STABLE).replace(
+    '"regions": {',
+    '"regions": {"__proto__": {"release": "x", "image": "<script>$(reboot)"},',
+  );
+  const path = write(text);
+  const pointer = "/architectures/aarch64/images/aws/regions/__proto__";
+  await assertRefused(path, pointer, /"__proto__"/);
+  const image = await spawnBootstream(["image", path, "-a", "aarch64", "-p", "aws"]);
+  assert.equal(image.code, 1, image.stderr);
+  assert.equal(image.stdout, "");
+  assert.ok(image.stderr.includes(pointer), image.stderr);
 });
 
 test("attack: an unknown artifact field with a C1 control -> query --json escapes it", async () => {
