@@ -14,6 +14,15 @@ export {
 } from "./canonical/parse.ts";
 export { detectIndent, goQuote, writeCanonical } from "./canonical/write.ts";
 export {
+  type ConvertLegacyOptions,
+  convertLegacyInstaller,
+  convertLegacyInstallerText,
+  type LegacyConversion,
+  legacyArtifactUrl,
+  RHCOS_GCP_PROJECT,
+  type UnmappedField,
+} from "./convert/legacy.ts";
+export {
   BootstreamError,
   ERROR_CODES,
   type ErrorCode,
@@ -22,6 +31,22 @@ export {
   parsePointer,
   toPointer,
 } from "./errors.ts";
+export {
+  checkMachineSets,
+  isKubernetesName,
+  type KubeFormat,
+  type KubeObject,
+  type KubeObjects,
+  type MachineSetCheck,
+  type MachineSetCheckOptions,
+  type MachineSetReport,
+  type MachineSetStatus,
+  mergeDiff,
+  type ObjectEdit,
+  ocPatchCommand,
+  parseKubeObjects,
+  rewriteObjects,
+} from "./kube/machinesets/index.ts";
 export {
   ARTIFACT_KINDS,
   type ArtifactKind,
@@ -36,6 +61,27 @@ export {
   listArtifacts,
   listImages,
 } from "./query/index.ts";
+export {
+  type CheckOptions as DocCheckOptions,
+  checkDocTables,
+  type DocFormat,
+  type DocTable,
+  type DocUpdate,
+  findDocTables,
+  findingMessage,
+  type RenderedTable,
+  type RenderFinding,
+  type RenderFormat,
+  type RenderWhat,
+  renderTables,
+  selectDocTables,
+  streamTables,
+  type TableKind,
+  type TableSelection,
+  type TablesJson,
+  tablesJson,
+  updateDocTables,
+} from "./render/index.ts";
 export type { BuildArtifact, BuildMeta } from "./schema/build-meta.ts";
 export {
   DOCUMENT_KINDS,

@@ -117,6 +117,43 @@ describe("library API", () => {
     );
   });
 
+  it("runs the README docs-and-clusters library example on the bundled RHCOS stream", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const block = /### From the library[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(block, "README has the docs-and-clusters library example");
+    const file = join(consumer, "readme-machinesets-example.ts");
+    writeFileSync(file, block);
+    mkdirSync(join(consumer, "examples"), { recursive: true });
+    writeFileSync(
+      join(consumer, "examples/rhcos-4.16.json"),
+      readFileSync(join(ROOT, "examples/rhcos-4.16.json")),
+    );
+    writeFileSync(
+      join(consumer, "machinesets.yaml"),
+      readFileSync(join(ROOT, "test/fixtures/machinesets/aws-machinesets.yaml")),
+    );
+    const out = execFileSync(process.execPath, ["--import", TSX, file], { cwd: consumer, encoding: "utf8" });
+    const stream = api.parseStream(readFileSync(join(ROOT, "examples/rhcos-4.16.json")));
+    const first = api.listImages(stream, { architecture: "x86_64", platform: "aws" })[0];
+    assert.ok(first);
+    assert.equal(
+      out.split("\n").slice(0, 5).join("\n"),
+      [
+        "**x86_64 RHCOS AMIs**",
+        "",
+        "| AWS zone | AWS AMI |",
+        "| --- | --- |",
+        `| \`${first.region}\` | \`${first.image}\` |`,
+      ].join("\n"),
+    );
+    assert.match(out, /worker-us-east-1a current ami-/);
+    assert.match(out, /worker-us-east-1b stale ami-/);
+    const updated = readFileSync(join(consumer, "machinesets-updated.yaml"), "utf8");
+    const original = readFileSync(join(ROOT, "test/fixtures/machinesets/aws-machinesets.yaml"), "utf8");
+    assert.notEqual(updated, original);
+    assert.equal(updated.split("\n").length, original.split("\n").length, "only image values change");
+  });
+
   it("type-checks a strict TypeScript consumer against the published declarations", () => {
     // The temporary package's dist/types and dist/lib are all a consumer sees.
     const dir = consumer;
