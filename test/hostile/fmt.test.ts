@@ -15,16 +15,15 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
-  rmSync,
-  statfsSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { BIN, spawnBootstream } from "../helpers/cli.ts";
 import { fixtureJson, tempDir } from "../helpers/fixtures.ts";
+import { fillUp, smallTmpfs } from "../helpers/full-disk.ts";
 
 /** A stream without its final newline: valid, but not canonical, so fmt rewrites it (~12 KB). */
 const ORIGINAL = JSON.stringify(fixtureJson("fcos-stable-stream-2020.json"), null, 4);
@@ -211,31 +210,11 @@ test("attack: fmt run by a user who cannot give the file back its owner -> refus
   assert.deepEqual(strays(dir, ["stable.json"]), []);
 });
 
-/** A 64 KiB tmpfs: a full disk that only this test fills. */
-let full: string | undefined;
-let mountRefused = "";
-before(() => {
-  const dir = tempDir("bootstream-full-");
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir], { stdio: "pipe" });
-    full = dir;
-  } catch (error) {
-    mountRefused = String((error as { stderr?: Buffer }).stderr ?? error).trim();
-  }
-});
-after(() => {
-  if (full !== undefined) execFileSync("umount", [full]);
-});
-
-/** Fills the file system at `dir` until `leave` bytes are free (less than any document here). */
-function fillUp(dir: string, leave: number): void {
-  rmSync(join(dir, "filler"), { force: true });
-  const { bavail, bsize } = statfsSync(dir);
-  writeFileSync(join(dir, "filler"), Buffer.alloc(Math.max(0, bavail * bsize - leave)));
-}
+/** A 64 KiB tmpfs: a full disk that only this file fills. */
+const disk = smallTmpfs();
 
 test("attack: fmt in place on a full disk -> IO error, the file as it was, no *.tmp", async () => {
-  assert.ok(full !== undefined, `a 64k tmpfs is needed (the suite runs as root): ${mountRefused}`);
+  const full = disk.path();
   const dir = join(full, "in-place");
   mkdirSync(dir);
   const file = compactFile(dir);
@@ -248,7 +227,7 @@ test("attack: fmt in place on a full disk -> IO error, the file as it was, no *.
 });
 
 test("attack: fmt -o into a full disk -> IO error, no output and no *.tmp", async () => {
-  assert.ok(full !== undefined, `a 64k tmpfs is needed (the suite runs as root): ${mountRefused}`);
+  const full = disk.path();
   const dir = join(full, "output");
   mkdirSync(dir);
   const input = compactFile(tempDir());

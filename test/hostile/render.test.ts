@@ -16,17 +16,17 @@ import {
   readFileSync,
   renameSync,
   rmSync,
-  statfsSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { readDoc, replaceDoc } from "../../src/cli/render-tables.ts";
 import { BootstreamError } from "../../src/errors.ts";
 import { BIN, spawnBootstream } from "../helpers/cli.ts";
 import { fixtureJson, fixturePath, tempDir, writeJson } from "../helpers/fixtures.ts";
+import { fillUp, smallTmpfs } from "../helpers/full-disk.ts";
 
 const RHCOS = fixturePath("rhcos-installer-stream.json");
 
@@ -385,30 +385,16 @@ describe("render --update: the file system", () => {
   });
 
   describe("a full disk (tmpfs of 64k)", () => {
-    let full: string | undefined;
-    let refused = "";
-    before(() => {
-      const dir = tempDir("bootstream-render-full-");
-      try {
-        execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir], { stdio: "pipe" });
-        full = dir;
-      } catch (error) {
-        refused = String((error as { stderr?: Buffer }).stderr ?? error).trim();
-      }
-    });
-    after(() => {
-      if (full !== undefined) execFileSync("umount", [full]);
-    });
+    const disk = smallTmpfs("bootstream-render-full-");
 
     it("attack: --update a doc on a full disk -> IO (exit 2), the doc as it was, no *.tmp", async () => {
-      assert.ok(full !== undefined, `a 64k tmpfs is needed (the suite runs as root): ${refused}`);
+      const full = disk.path();
       const dir = join(full, "docs");
       mkdirSync(dir);
       const text = await x86Amis();
       const doc = join(dir, "amis.adoc");
       writeFileSync(doc, text);
-      const { bavail, bsize } = statfsSync(full);
-      writeFileSync(join(full, "filler"), Buffer.alloc(Math.max(0, bavail * bsize - 1024)));
+      fillUp(full, 1024);
       const run = await spawnBootstream(["render", newerStream(), "--update", doc, "--json"]);
       assert.equal(run.code, 2, run.stderr);
       assert.equal(errorCode(run.stdout), "IO");
