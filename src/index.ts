@@ -61,6 +61,7 @@ export {
   listArtifacts,
   listImages,
 } from "./query/index.ts";
+export { findMarketplaceImage, listMarketplaceImages, type MarketplaceImage } from "./query/marketplace.ts";
 export {
   type CheckOptions as DocCheckOptions,
   checkDocTables,

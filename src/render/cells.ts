@@ -88,22 +88,6 @@ export function markdownTextValue(text: string): string {
   return text.replace(/\\([!-/:-@[-`{-~])/g, "$1");
 }
 
-const HTML_ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this escapes
-const HTML_SPECIAL = /[&<>"'\u0000-\u001f\u007f-\u009f]/g;
-
-/** Text for HTML content or a quoted attribute; control characters as references, too. */
-export function escapeHtml(value: string): string {
-  return value.replace(HTML_SPECIAL, (c) => HTML_ESCAPES[c] ?? `&#${c.charCodeAt(0)};`);
-}
-
 /**
  * A CSV field (RFC 4180): quoted when it holds a quote, comma or line break. A field that a
  * spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or CR, as OWASP's

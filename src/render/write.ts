@@ -3,7 +3,8 @@
  * tables), an HTML fragment and CSV. JSON is {@link tablesJson}, serialised by the caller.
  */
 import { isHttpUrl } from "../schema/common.ts";
-import { asciidocCell, csvField, escapeHtml, markdownCell, markdownText } from "./cells.ts";
+import { escapeHtml } from "../schema/text.ts";
+import { asciidocCell, csvField, markdownCell, markdownText } from "./cells.ts";
 import { type RenderedTable, TABLE_SPECS } from "./tables.ts";
 
 export const RENDER_FORMATS = ["asciidoc", "markdown", "html", "csv", "json"] as const;

@@ -56,3 +56,29 @@ export function escapeJsonText(json: string): string {
   RAW_AFTER_JSON.lastIndex = 0;
   return RAW_AFTER_JSON.test(json) ? json.replace(RAW_AFTER_JSON, hex4) : json;
 }
+
+const HTML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+const HTML_SPECIAL = new RegExp(`[&<>"'${C0_BUT_LAYOUT}${C0_LAYOUT}${DEL_C1}${BIDI}]`, "g");
+
+/** Text for HTML content or a quoted attribute; control and bidi characters as references, too. */
+export function escapeHtml(value: string): string {
+  return value.replace(HTML_SPECIAL, (c) => HTML_ESCAPES[c] ?? `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * One POSIX sh word for `value`: bare when it holds only characters no shell treats
+ * specially (the set Python's shlex.quote leaves alone), else single-quoted with `'`
+ * written as `'\''`. Commands people copy into terminals (the download page, `oc patch`
+ * lines) put every value from a document through this, even though validation already
+ * refuses metacharacters: a document may reach them some other way.
+ */
+export function shellQuote(value: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  return `'${value.replaceAll("'", "'\\''")}'`;
+}

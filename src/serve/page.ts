@@ -8,35 +8,12 @@ import { type ArtifactRef, listArtifacts, listImages } from "../query/index.ts";
 import { architectureReleases } from "../query/releases.ts";
 import { isHttpUrl } from "../schema/common.ts";
 import type { Stream } from "../schema/stream.ts";
+import { escapeHtml, shellQuote } from "../schema/text.ts";
 
 export interface StreamSummary {
   name: string;
   lastModified: string;
   releases: Record<string, string>;
-}
-
-const ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
-}
-
-/**
- * One POSIX sh word for `value`: bare when it holds only characters no shell treats
- * specially (the set Python's shlex.quote leaves alone), else single-quoted with `'`
- * written as `'\''`. Commands on the page are copied into terminals, so every value from a
- * document goes through this, even though validation already refuses metacharacters: the
- * page must stay safe for a document that reached the store some other way.
- */
-export function shellQuote(value: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
-  return `'${value.replaceAll("'", "'\\''")}'`;
 }
 
 /** A command line of quoted words. */

@@ -4,7 +4,7 @@
  * so a GCP patch carries the whole `disks` list.
  */
 import { isDeepEqual } from "../../canonical/equal.ts";
-import { escapeJsonText } from "../../schema/text.ts";
+import { escapeJsonText, shellQuote } from "../../schema/text.ts";
 import { type ImageChange, isRecord, type Json } from "./types.ts";
 
 export const PROVIDER_SPEC_VALUE = ["spec", "template", "spec", "providerSpec", "value"] as const;
@@ -34,15 +34,9 @@ export function isKubernetesName(name: string): boolean {
   return name.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name);
 }
 
-/** One word for a POSIX shell: bare when it is plainly safe, else single-quoted. */
-export function shellWord(word: string): string {
-  if (/^[A-Za-z0-9_./:=@%+-]+$/.test(word)) return word;
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
 /** `oc patch machineset NAME -n NS --type merge -p '<patch>'`, ready to paste into a shell. */
 export function ocPatchCommand(name: string, namespace: string, patch: Json): string {
   const json = escapeJsonText(JSON.stringify(patch));
-  const ns = namespace === "" ? "" : ` -n ${shellWord(namespace)}`;
-  return `oc patch machineset ${shellWord(name)}${ns} --type merge -p ${shellWord(json)}`;
+  const ns = namespace === "" ? "" : ` -n ${shellQuote(namespace)}`;
+  return `oc patch machineset ${shellQuote(name)}${ns} --type merge -p ${shellQuote(json)}`;
 }
