@@ -43,7 +43,7 @@ async function readLegacy(kit: CommandKit, file: string): Promise<{ name: string
 function legacyCommand(kit: CommandKit): Command {
   const { ctx } = kit;
   // One architecture; "x86_64" is the fallback when the file names carry none (see the help).
-  return withArchOption(
+  const command = withArchOption(
     new Command("legacy")
       .description("convert a pre-4.8 installer boot-image file (rhcos.json, rhcos-<arch>.json) to a stream")
       .argument("<file>", "the legacy file, - for stdin, or an http(s) URL"),
@@ -85,33 +85,37 @@ Examples:
   bootstream convert legacy okd-rhcos.json --stream okd-4.3 --last-modified 2019-10-21T00:00:00Z \\
       --gcp-project rhcos-cloud
   bootstream convert legacy rhcos.json --json | jq -r '.unmapped[].pointer'`,
-    )
-    .action(function (this: Command, file: string, flags: LegacyFlags) {
-      return kit.run(flags.json, async () => {
-        const architecture = this.getOptionValueSource("arch") === "cli" ? flags.arch : undefined;
-        const { name, bytes } = await readLegacy(kit, file);
-        const options: ConvertLegacyOptions = {
-          name,
-          ...(architecture === undefined ? {} : { architecture }),
-          ...(flags.stream === undefined ? {} : { stream: flags.stream }),
-          ...(flags.lastModified === undefined ? {} : { lastModified: flags.lastModified }),
-          ...(flags.gcpProject === undefined ? {} : { gcpProject: flags.gcpProject }),
-        };
-        const { stream, unmapped } = convertLegacyInstallerText(bytes, options);
-        const text = toCanonicalJSON(stream, { kind: "stream", indent: flags.indent });
-        if (flags.json) {
-          // The file first: a failed write must leave stdout to the one error document.
-          if (flags.output !== undefined) await emitDocument(ctx, text, flags.output);
-          // The stream in its canonical key order, as the file it would be.
-          ctx.stdout.write(toJsonText({ stream: JSON.parse(text) as unknown, unmapped }));
-          return 0;
-        }
-        await emitDocument(ctx, text, flags.output);
-        for (const field of unmapped)
-          writeLine(ctx.stderr, `${printable(field.pointer)}: not carried by a stream (${field.reason})`);
+    );
+  // The help must not claim x86_64 is the default: the file names decide first.
+  command.options
+    .find((o) => o.long === "--arch")
+    ?.default(FALLBACK_ARCH, "the architecture in the file names, else x86_64");
+  return command.action(function (this: Command, file: string, flags: LegacyFlags) {
+    return kit.run(flags.json, async () => {
+      const architecture = this.getOptionValueSource("arch") === "cli" ? flags.arch : undefined;
+      const { name, bytes } = await readLegacy(kit, file);
+      const options: ConvertLegacyOptions = {
+        name,
+        ...(architecture === undefined ? {} : { architecture }),
+        ...(flags.stream === undefined ? {} : { stream: flags.stream }),
+        ...(flags.lastModified === undefined ? {} : { lastModified: flags.lastModified }),
+        ...(flags.gcpProject === undefined ? {} : { gcpProject: flags.gcpProject }),
+      };
+      const { stream, unmapped } = convertLegacyInstallerText(bytes, options);
+      const text = toCanonicalJSON(stream, { kind: "stream", indent: flags.indent });
+      if (flags.json) {
+        // The file first: a failed write must leave stdout to the one error document.
+        if (flags.output !== undefined) await emitDocument(ctx, text, flags.output);
+        // The stream in its canonical key order, as the file it would be.
+        ctx.stdout.write(toJsonText({ stream: JSON.parse(text) as unknown, unmapped }));
         return 0;
-      });
+      }
+      await emitDocument(ctx, text, flags.output);
+      for (const field of unmapped)
+        writeLine(ctx.stderr, `${printable(field.pointer)}: not carried by a stream (${field.reason})`);
+      return 0;
     });
+  });
 }
 
 export function registerConvert(kit: CommandKit): Command {

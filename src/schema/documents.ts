@@ -135,7 +135,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  * - the installer's marketplace file (openshift/installer data/data/coreos/marketplace-rhcos.json):
  *   `{ARCH: {azure: …}}`, per architecture the content of a stream's
  *   `rhel-coreos-extensions.marketplace`;
- * - the pre-4.8 installer format (openshift/installer data/data/rhcos.json up to 4.7): one
+ * - the installer format before streams (openshift/installer data/data/rhcos.json in 4.1 to
+ *   4.5, data/data/rhcos-<arch>.json in 4.3 to 4.8, beside the first stream in 4.8): one
  *   build's `amis`, `baseURI`, `buildid` and `images`, which predates stream metadata.
  *
  * Messages about them start with FOREIGN_FORMAT_PREFIX (kind detection's UNKNOWN_KIND).
@@ -179,7 +180,7 @@ const DESCRIPTIONS: Record<ForeignFormat, string> = {
     "per architecture, the content of a stream's rhel-coreos-extensions.marketplace), not a " +
     "document of its own; a stream carries it under architectures.<arch>.rhel-coreos-extensions.marketplace",
   "installer-pre-4.8":
-    "this is the pre-4.8 installer format (openshift/installer data/data/rhcos.json up to 4.7: " +
+    "this is the pre-4.8 installer format (openshift/installer data/data/rhcos.json or rhcos-<arch>.json, 4.1 to 4.8: " +
     "amis, baseURI, buildid, images of one build), not a stream nor a build meta.json; " +
     "`bootstream convert legacy` converts it into a stream",
 };
