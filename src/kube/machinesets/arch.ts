@@ -4,6 +4,9 @@
  * getArchFromMachineSet): the `kubernetes.io/arch=` label inside the cluster autoscaler's
  * capacity annotation, a comma separated list of labels; without the annotation, a default.
  */
+import { BootstreamError } from "../../errors.ts";
+import type { Stream } from "../../schema/stream.ts";
+import { quoted } from "../../schema/text.ts";
 import { dig } from "./types.ts";
 
 export const ARCH_ANNOTATION = "capacity.cluster-autoscaler.kubernetes.io/labels";
@@ -40,4 +43,22 @@ export function machineSetArch(machineSet: unknown, defaultArch: string): ArchRe
     return { arch, from: "annotation" };
   }
   return { error: `annotation ${ARCH_ANNOTATION} has no ${ARCH_LABEL} label` };
+}
+
+/**
+ * The RPM name of a default architecture given as a Kubernetes name (amd64, arm64, ...), an
+ * RPM name (x86_64, aarch64, ...) or any architecture of the stream; USAGE for anything else,
+ * which would otherwise turn every MachineSet without the annotation into "unknown".
+ */
+export function resolveDefaultArch(name: string, stream: Stream): string {
+  if (Object.hasOwn(RPM_ARCH, name)) return RPM_ARCH[name] as string;
+  const rpm = Object.values(RPM_ARCH);
+  if (rpm.includes(name) || Object.hasOwn(stream.architectures, name)) return name;
+  const accepted = [
+    ...new Set([...Object.keys(RPM_ARCH), ...rpm, ...Object.keys(stream.architectures).sort()]),
+  ];
+  throw new BootstreamError(
+    "USAGE",
+    `--default-arch ${quoted(name)}: expected a Kubernetes or RPM architecture name or one of the stream's: ${accepted.join(", ")}`,
+  );
 }

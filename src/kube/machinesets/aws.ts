@@ -1,22 +1,56 @@
 /**
  * AWS: `ami.id` of an AWSMachineProviderConfig against the stream's AMI for
  * `placement.region`, as reconcileAWSProviderSpec does (openshift/machine-config-operator
- * pkg/controller/machine-set-boot-image/platform_helpers.go).
+ * pkg/controller/machine-set-boot-image/platform_helpers.go). The operator replaces only
+ * AMIs on its AllowedAMIs list (ami.go: every AMI the installer has shipped); the streams
+ * given as `previous` stand in for that history here.
  */
+import { listImages } from "../../query/index.ts";
+import { describeValue, isPlainObject } from "../../schema/documents.ts";
 import type { Stream } from "../../schema/stream.ts";
-import { describe, dig, type ImageVerdict, isRecord } from "./types.ts";
+import { dig, type ImageVerdict, type PlatformCheckOptions } from "./types.ts";
 
-/** Where each AMI of the stream is, to say what an AMI that is not the wanted one is. */
-function amiPlaces(stream: Stream): Map<string, string> {
-  const places = new Map<string, string>();
-  for (const [arch, entry] of Object.entries(stream.architectures)) {
-    for (const [region, image] of Object.entries(entry.images?.aws?.regions ?? {}))
-      places.set(image.image, `${arch} ${region}`);
-  }
-  return places;
+/**
+ * The stream's AWS AMIs: by architecture and region, and where each AMI is ("aarch64 us-east-1",
+ * to say what an AMI that is not the wanted one is). Worked out once per stream, not per MachineSet.
+ */
+interface AwsImages {
+  regions: Map<string, Map<string, string>>;
+  places: Map<string, string>;
 }
 
-export function checkAws(value: unknown, stream: Stream, arch: string): ImageVerdict {
+const awsImagesCache = new WeakMap<Stream, AwsImages>();
+
+function awsImages(stream: Stream): AwsImages {
+  let found = awsImagesCache.get(stream);
+  if (found !== undefined) return found;
+  found = { regions: new Map(), places: new Map() };
+  for (const arch of Object.keys(stream.architectures)) {
+    const regions = new Map<string, string>();
+    for (const image of listImages(stream, { architecture: arch })) {
+      if (image.platform !== "aws" || image.region === undefined || image.image === undefined) continue;
+      regions.set(image.region, image.image);
+      found.places.set(image.image, `${arch} ${image.region}`);
+    }
+    found.regions.set(arch, regions);
+  }
+  awsImagesCache.set(stream, found);
+  return found;
+}
+
+/** Every AWS AMI of the streams (any architecture, any region): the RHCOS boot images they have shipped. */
+export function streamAmis(streams: readonly Stream[]): Set<string> {
+  const amis = new Set<string>();
+  for (const stream of streams) for (const ami of awsImages(stream).places.keys()) amis.add(ami);
+  return amis;
+}
+
+export function checkAws(
+  value: unknown,
+  stream: Stream,
+  arch: string,
+  options: PlatformCheckOptions = {},
+): ImageVerdict {
   const region = dig(value, "placement", "region");
   const ami = dig(value, "ami");
   const id = dig(ami, "id");
@@ -25,13 +59,13 @@ export function checkAws(value: unknown, stream: Stream, arch: string): ImageVer
     return {
       status: "unknown",
       ...(current ? { current } : {}),
-      reason: `placement.region is ${describe(region)}`,
+      reason: `placement.region is ${describeValue(region)}`,
     };
-  const streamArch = Object.hasOwn(stream.architectures, arch) ? stream.architectures[arch] : undefined;
-  if (streamArch === undefined)
+  const { regions: byArch, places } = awsImages(stream);
+  const regions = Object.hasOwn(stream.architectures, arch) ? byArch.get(arch) : undefined;
+  if (regions === undefined)
     return { status: "unknown", ...(current ? { current } : {}), reason: `the stream has no ${arch}` };
-  const regions = streamArch.images?.aws?.regions ?? {};
-  const wanted = Object.hasOwn(regions, region) ? regions[region]?.image : undefined;
+  const wanted = regions.get(region);
   if (wanted === undefined)
     return {
       status: "unknown",
@@ -41,23 +75,33 @@ export function checkAws(value: unknown, stream: Stream, arch: string): ImageVer
   if (current === undefined) {
     // The installer names a copied (e.g. encrypted) AMI by tag filter; the operator skips these.
     const how =
-      isRecord(ami) && (ami.filters !== undefined || ami.arn !== undefined) ? "filters or an ARN" : null;
+      isPlainObject(ami) && (ami.filters !== undefined || ami.arn !== undefined) ? "filters or an ARN" : null;
     return {
       status: "unknown",
       wanted,
       reason: how
         ? `the AMI is given by ${how}, not by id (an AMI copied at install time); the operator leaves it alone`
-        : `ami.id is ${describe(id)}`,
+        : `ami.id is ${describeValue(id)}`,
     };
   }
   if (current === wanted)
     return { status: "current", current, wanted, reason: `the stream's ${arch} AMI for ${region}` };
-  const place = amiPlaces(stream).get(current);
-  const notes = place
-    ? [`${current} is the stream's AMI for ${place}, not for ${arch} ${region}`]
-    : [
-        `${current} is not in this stream: the operator replaces only AMIs the installer has shipped (its AllowedAMIs list), so make sure it is not a custom AMI`,
-      ];
+  const place = places.get(current);
+  const known = options.knownAmis;
+  let notes: string[];
+  if (place !== undefined) notes = [`${current} is the stream's AMI for ${place}, not for ${arch} ${region}`];
+  else if (known?.has(current)) notes = [`${current} is an AMI of a previous stream`];
+  else if (known === undefined)
+    notes = [
+      `${current} is not in this stream: the operator replaces only AMIs the installer has shipped (its AllowedAMIs list), so make sure it is not a custom AMI (--previous STREAM tells them apart)`,
+    ];
+  else
+    return {
+      status: "unknown",
+      current,
+      wanted,
+      reason: `${current} is not an AMI of this stream or the previous ones: a custom AMI, which the operator leaves alone`,
+    };
   return {
     status: "stale",
     current,

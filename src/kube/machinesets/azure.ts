@@ -6,8 +6,11 @@
  * time moves to the unpaid "no-purchase-plan" one), Hyper-V Gen2 from the resource ID, the
  * SKU or the architecture.
  */
+import { listImages } from "../../query/index.ts";
+import { findMarketplaceImage, listMarketplaceImages } from "../../query/marketplace.ts";
+import { describeValue, isPlainObject } from "../../schema/documents.ts";
 import type { Stream } from "../../schema/stream.ts";
-import { describe, dig, type ImageVerdict, isRecord, type Json } from "./types.ts";
+import { dig, type ImageVerdict, type Json } from "./types.ts";
 
 type MarketplaceVariant = "no-purchase-plan" | "ocp" | "opp" | "oke" | "ocp-emea" | "opp-emea" | "oke-emea";
 
@@ -37,10 +40,10 @@ export function azureImageName(image: Json): string {
 
 export function checkAzure(value: unknown, stream: Stream, arch: string): ImageVerdict {
   const image = dig(value, "image");
-  if (!isRecord(image)) return { status: "unknown", reason: `image is ${describe(image)}` };
+  if (!isPlainObject(image)) return { status: "unknown", reason: `image is ${describeValue(image)}` };
   for (const key of IMAGE_FIELDS) {
     if (image[key] !== undefined && typeof image[key] !== "string")
-      return { status: "unknown", reason: `image.${key} is ${describe(image[key])}` };
+      return { status: "unknown", reason: `image.${key} is ${describeValue(image[key])}` };
   }
   const current = azureImageName(image);
   if (arch === "ppc64le" || arch === "s390x")
@@ -71,13 +74,11 @@ export function checkAzure(value: unknown, stream: Stream, arch: string): ImageV
     : text(image, "type") === "MarketplaceNoPlan"
       ? text(image, "sku").includes("v2") || arch === "aarch64"
       : !text(image, "sku").includes("gen1");
-  const streamArch = Object.hasOwn(stream.architectures, arch) ? stream.architectures[arch] : undefined;
-  if (streamArch === undefined) return { status: "unknown", current, reason: `the stream has no ${arch}` };
-  const extensions = streamArch["rhel-coreos-extensions"];
-  const marketplace = extensions?.marketplace?.azure;
-  if (marketplace === undefined) {
+  if (!Object.hasOwn(stream.architectures, arch))
+    return { status: "unknown", current, reason: `the stream has no ${arch}` };
+  if (listMarketplaceImages(stream, arch).length === 0) {
     // Without marketplace images the stream only has the VHD, which must be uploaded first.
-    const vhd = extensions?.["azure-disk"]?.url;
+    const vhd = listImages(stream, { architecture: arch }).find((i) => i.platform === "azure-disk")?.url;
     return {
       status: "unknown",
       current,
@@ -88,7 +89,7 @@ export function checkAzure(value: unknown, stream: Stream, arch: string): ImageV
     };
   }
   const generation = gen2 ? "hyperVGen2" : "hyperVGen1";
-  const target = marketplace[variant]?.[generation];
+  const target = findMarketplaceImage(stream, { architecture: arch, plan: variant, generation });
   if (target === undefined)
     return {
       status: "unknown",

@@ -13,7 +13,17 @@ import type { ObjectEdit } from "./rewrite.ts";
 import { dig, type Json, type MachineSetStatus } from "./types.ts";
 import { indexSecrets, machineSetStub } from "./userdata.ts";
 
-export { type KubeFormat, type KubeObject, type KubeObjects, parseKubeObjects } from "./documents.ts";
+export { resolveDefaultArch } from "./arch.ts";
+export { streamAmis } from "./aws.ts";
+export {
+  type KubeFormat,
+  type KubeObject,
+  type KubeObjects,
+  MAX_DOCUMENTS,
+  MAX_ITEMS,
+  MAX_NODES,
+  parseKubeObjects,
+} from "./documents.ts";
 export { isKubernetesName, mergeDiff, ocPatchCommand } from "./patch.ts";
 export { type ObjectEdit, rewriteObjects } from "./rewrite.ts";
 export type { ImageChange, MachineSetStatus } from "./types.ts";
@@ -44,6 +54,8 @@ export interface MachineSetCheck {
   edits: ObjectEdit[];
   /** Kinds of the other objects in the input (neither MachineSet nor Secret), once each. */
   ignoredKinds: string[];
+  /** Whether stub Ignition configs were checked: false when no Secrets were given at all. */
+  userDataChecked: boolean;
 }
 
 export interface MachineSetCheckOptions {
@@ -51,6 +63,12 @@ export interface MachineSetCheckOptions {
   defaultArch: string;
   /** Secrets from elsewhere (`--user-data-secrets`); Secrets in the input are used too. */
   secrets?: readonly Json[];
+  /**
+   * AWS AMIs of older streams (see streamAmis): with them, an AMI of neither those nor the
+   * stream is a custom AMI ("unknown"), as the operator's AllowedAMIs list decides; without,
+   * every AMI but the wanted one is "stale".
+   */
+  knownAmis?: ReadonlySet<string>;
 }
 
 function checkOne(
@@ -69,7 +87,13 @@ function checkOne(
   };
   const value = dig(ms, "spec", "template", "spec", "providerSpec", "value");
   const arch = machineSetArch(ms, options.defaultArch);
-  const verdict = checkProviderSpec(value, stream, arch.arch, "error" in arch ? arch.error : undefined);
+  const verdict = checkProviderSpec(
+    value,
+    stream,
+    arch.arch,
+    "error" in arch ? arch.error : undefined,
+    options.knownAmis === undefined ? {} : { knownAmis: options.knownAmis },
+  );
   const stub = machineSetStub(value, base.namespace, secrets);
   const notes = [...(verdict.notes ?? []), ...(stub?.note ? [stub.note] : [])];
   const report: MachineSetReport = {
@@ -113,5 +137,5 @@ export function checkMachineSets(
     reports.push(report);
     if (change && report.status === "stale") edits.push({ object, change });
   }
-  return { reports, edits, ignoredKinds: [...ignored] };
+  return { reports, edits, ignoredKinds: [...ignored], userDataChecked: secrets !== undefined };
 }

@@ -4,14 +4,15 @@
  * so a GCP patch carries the whole `disks` list.
  */
 import { isDeepEqual } from "../../canonical/equal.ts";
+import { isPlainObject } from "../../schema/documents.ts";
 import { escapeJsonText, shellQuote } from "../../schema/text.ts";
-import { type ImageChange, isRecord, type Json } from "./types.ts";
+import type { ImageChange, Json } from "./types.ts";
 
 export const PROVIDER_SPEC_VALUE = ["spec", "template", "spec", "providerSpec", "value"] as const;
 
 /** The smallest merge patch that turns `from` into `to`. */
 export function mergeDiff(from: unknown, to: unknown): unknown {
-  if (!isRecord(from) || !isRecord(to)) return to;
+  if (!isPlainObject(from) || !isPlainObject(to)) return to;
   const patch: Json = {};
   for (const [key, value] of Object.entries(to)) {
     if (!Object.hasOwn(from, key)) patch[key] = value;

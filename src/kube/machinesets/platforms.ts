@@ -8,9 +8,9 @@ import type { Stream } from "../../schema/stream.ts";
 import { checkAws } from "./aws.ts";
 import { checkAzure } from "./azure.ts";
 import { checkGcp } from "./gcp.ts";
-import { dig, type ImageVerdict } from "./types.ts";
+import { dig, type ImageVerdict, type PlatformCheckOptions } from "./types.ts";
 
-type Check = (value: unknown, stream: Stream, arch: string) => ImageVerdict;
+type Check = (value: unknown, stream: Stream, arch: string, options: PlatformCheckOptions) => ImageVerdict;
 
 interface Platform {
   name: string;
@@ -58,7 +58,8 @@ export function checkProviderSpec(
   value: unknown,
   stream: Stream,
   arch: string | undefined,
-  archError?: string,
+  archError: string | undefined,
+  options: PlatformCheckOptions = {},
 ): PlatformVerdict {
   const kind = dig(value, "kind");
   const platform = typeof kind === "string" && Object.hasOwn(PLATFORMS, kind) ? PLATFORMS[kind] : undefined;
@@ -85,5 +86,5 @@ export function checkProviderSpec(
   }
   if (arch === undefined)
     return { platform: platform.name, status: "unknown", reason: archError ?? "no architecture" };
-  return { platform: platform.name, ...platform.check(value, stream, arch) };
+  return { platform: platform.name, ...platform.check(value, stream, arch, options) };
 }

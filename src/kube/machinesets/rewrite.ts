@@ -1,26 +1,33 @@
 /**
  * Writes MachineSets back with only their image fields changed. Each change is spliced into
  * the input text at the source range the `yaml` parser reports for the node, descending
- * into mappings and lists so that usually one scalar's bytes change: comments, key order,
- * quoting, indentation and document separators stay as they were, in YAML and in JSON. The
- * result is parsed again and must equal the input with the changes applied, or nothing is
- * written.
+ * into mappings and lists so that usually one scalar's bytes change, and a key a mapping
+ * gains (an Azure image's `type`) is inserted as one line: comments, key order, quoting,
+ * indentation and document separators stay as they were, in YAML and in JSON. Where a whole
+ * YAML node must be written anew, a comment inside it would be lost, so nothing is written.
+ * The result is parsed again and must equal the input with the changes applied, or nothing
+ * is written.
  */
 import {
   isAlias,
   isMap,
   isScalar,
   isSeq,
+  Lexer,
   type Node,
+  type Pair,
   parse as parseYaml,
+  type Scalar,
   stringify as stringifyYaml,
+  type YAMLMap,
 } from "yaml";
 import { isDeepEqual } from "../../canonical/equal.ts";
 import { BootstreamError } from "../../errors.ts";
+import { isPlainObject } from "../../schema/documents.ts";
 import { hasControlCharacter } from "../../schema/text.ts";
 import { type KubeFormat, type KubeObject, type KubeObjects, parseKubeObjects } from "./documents.ts";
 import { PROVIDER_SPEC_VALUE } from "./patch.ts";
-import { type ImageChange, isRecord, type Json } from "./types.ts";
+import type { ImageChange, Json } from "./types.ts";
 
 export interface ObjectEdit {
   object: KubeObject;
@@ -50,25 +57,36 @@ function layoutOf(parsed: KubeObjects): Layout {
     format: parsed.format,
     text: parsed.text,
     newline: parsed.text.includes("\r\n") ? "\r\n" : "\n",
-    indentSeq: !/^( *)[^\s#-][^\n]*:\n\1- /m.test(parsed.text),
+    // A key line, then a `- ` item at the key's own column: oc's unindented lists (CRLF too).
+    indentSeq: !/^( *)[^\s#-][^\r\n]*:\r?\n\1- /m.test(parsed.text),
     jsonIndent,
   };
 }
 
 const PLAIN_SAFE = /^[A-Za-z0-9][A-Za-z0-9_./-]*$/;
 
+/** Whether `value` written plain reads back as the same string, in YAML 1.2 and in 1.1 (kubectl, oc: `on` is true, `0777` octal). */
 function isPlainString(value: string): boolean {
-  return parseYaml(value) === value && parseYaml(value, { version: "1.1" }) === value;
+  return (
+    PLAIN_SAFE.test(value) && parseYaml(value) === value && parseYaml(value, { version: "1.1" }) === value
+  );
 }
 
-function renderScalar(value: unknown, node: Node | null, layout: Layout): string {
+function renderScalar(value: unknown, node: Scalar, layout: Layout): string {
   if (layout.format === "json" || typeof value !== "string") return JSON.stringify(value);
-  const style = isScalar(node) ? node.type : undefined;
-  // A plain scalar stays plain only if it reads back as the same string (not 123, true or null),
-  // also in YAML 1.1, which kubectl and oc read (sigs.k8s.io/yaml: `on` is true, `0777` octal).
-  if (style === "PLAIN" && PLAIN_SAFE.test(value) && isPlainString(value)) return value;
-  if (style === "QUOTE_SINGLE" && !hasControlCharacter(value)) return `'${value.replaceAll("'", "''")}'`;
-  return JSON.stringify(value); // a JSON string is a YAML double-quoted scalar
+  const original = typeof node.value === "string" ? node.value : "";
+  switch (node.type) {
+    case "QUOTE_SINGLE":
+    case "QUOTE_DOUBLE":
+      // Quotes a writer chose (the value needed none) stay; quotes the old value needed (`""`, "0777") go where the new one needs none, as oc writes.
+      if (!isPlainString(original) && isPlainString(value)) return value;
+      if (node.type === "QUOTE_SINGLE" && !hasControlCharacter(value))
+        return `'${value.replaceAll("'", "''")}'`;
+      return JSON.stringify(value);
+    default:
+      // Plain, or a block scalar (`|-`): a block cannot follow its key on the same line as flow text can.
+      return isPlainString(value) ? value : JSON.stringify(value); // a JSON string is a YAML double-quoted scalar
+  }
 }
 
 function lineIndent(text: string, offset: number): { column: number; leading: string } {
@@ -77,8 +95,25 @@ function lineIndent(text: string, offset: number): { column: number; leading: st
   return { column: offset - lineStart, leading };
 }
 
+function withNewline(text: string, layout: Layout): string {
+  return layout.newline === "\n" ? text : text.replaceAll("\n", layout.newline);
+}
+
+/** Whether YAML source text holds a comment (the lexer's view; a `#` inside a quoted scalar is none). */
+function hasComment(source: string): boolean {
+  let scalarSource = false;
+  for (const token of new Lexer().lex(source)) {
+    if (scalarSource) scalarSource = false;
+    else if (token === "\x1f") scalarSource = true;
+    else if (token.startsWith("#")) return true;
+  }
+  return false;
+}
+
 function renderNode(node: Node, value: unknown, layout: Layout, range: [number, number]): string {
   const original = layout.text.slice(range[0], range[1]);
+  if (layout.format === "yaml" && hasComment(original))
+    throw new Error("a comment inside the image field would be lost by rewriting it whole");
   // Only a block collection can take a block in its place: an alias (`ami: *ref`) or a
   // scalar sits after its key on the same line, where only flow text is valid YAML.
   const block = (isMap(node) || isSeq(node)) && node.flow !== true;
@@ -89,29 +124,85 @@ function renderNode(node: Node, value: unknown, layout: Layout, range: [number, 
     rendered = JSON.stringify(value, null, layout.jsonIndent).replaceAll("\n", `\n${leading}`);
   } else {
     const { column } = lineIndent(layout.text, range[0]);
-    rendered = stringifyYaml(value, { lineWidth: 0, indentSeq: layout.indentSeq });
+    rendered = stringifyYaml(value, { lineWidth: 0, indentSeq: layout.indentSeq, version: "1.1" });
     if (!original.endsWith("\n")) rendered = rendered.replace(/\n$/, "");
     rendered = rendered.replace(/\n(?!$)/g, `\n${" ".repeat(column)}`);
   }
-  return layout.newline === "\n" ? rendered : rendered.replaceAll("\n", layout.newline);
+  return withNewline(rendered, layout);
+}
+
+function keyOf(pair: Pair): string | undefined {
+  return isScalar(pair.key) ? String(pair.key.value) : undefined;
+}
+
+/**
+ * The splices that add the keys `value` has and the block mapping `node` lacks, each as one
+ * `key: value` line at its place in `value`'s key order; false when that cannot be done
+ * (a key whose value is not a scalar, a key that would be written differently).
+ */
+function insertKeys(node: YAMLMap, keys: string[], value: Json, layout: Layout, out: Splice[]): boolean {
+  const pairs = node.items as Pair[];
+  const first = (pairs[0]?.key as Node | undefined)?.range;
+  const last = (pairs[pairs.length - 1]?.value as Node | null | undefined)?.range;
+  if (first == null || last == null) return false;
+  const indent = " ".repeat(lineIndent(layout.text, first[0]).column);
+  const order = Object.keys(value);
+  const splices: Splice[] = [];
+  for (const [i, key] of order.entries()) {
+    if (keys.includes(key)) continue;
+    const v = value[key];
+    if (!isPlainString(key) || (v !== null && typeof v === "object")) return false;
+    const line = `${key}: ${typeof v === "string" && isPlainString(v) ? v : JSON.stringify(v)}`;
+    const next = order.slice(i + 1).find((k) => keys.includes(k));
+    const before =
+      next === undefined ? undefined : (pairs[keys.indexOf(next)]?.key as Node | undefined)?.range;
+    if (before != null) {
+      // Before the next kept key, which starts its line (or follows a `- ` on it): the new line takes its column.
+      splices.push({ start: before[0], end: before[0], text: withNewline(`${line}\n${indent}`, layout) });
+    } else {
+      // After the last pair: at the start of the line after its value (a comment on that line stays there).
+      const text = layout.text;
+      let at = last[1];
+      if (text[at - 1] !== "\n") {
+        const eol = text.indexOf("\n", at);
+        at = eol === -1 ? text.length : eol + 1;
+      }
+      const lead = text[at - 1] === "\n" || at === 0 ? "" : layout.newline;
+      splices.push({ start: at, end: at, text: withNewline(`${lead}${indent}${line}\n`, layout) });
+    }
+  }
+  out.push(...splices);
+  return true;
 }
 
 /** The splices that turn `node` into `value`, as few bytes as the shapes allow. */
 function splicesFor(node: Node | null | undefined, value: unknown, layout: Layout, out: Splice[]): void {
   if (node === null || node === undefined || node.range === undefined || node.range === null) {
     // E.g. an image field that comes from a merge key (`<<: *base`): changing it there would change every user.
-    throw new BootstreamError("INVALID_DOCUMENT", "cannot locate an image field in the input to rewrite it");
+    throw new Error("cannot locate an image field in the input to rewrite it");
   }
   if (isDeepEqual(node.toJSON(), value)) return;
   const range: [number, number] = [node.range[0], node.range[1]];
-  if (isMap(node) && isRecord(value) && !isAlias(node)) {
-    const keys = node.items.map((pair) => (isScalar(pair.key) ? String(pair.key.value) : undefined));
+  if (isMap(node) && isPlainObject(value) && !isAlias(node)) {
+    const keys = node.items.map(keyOf);
     const wanted = Object.keys(value);
-    if (keys.length === wanted.length && keys.every((k) => k !== undefined && Object.hasOwn(value, k))) {
-      node.items.forEach((pair, i) => {
-        splicesFor(pair.value as Node | null, (value as Json)[keys[i] as string], layout, out);
-      });
-      return;
+    const kept = keys.every((k): k is string => k !== undefined && Object.hasOwn(value, k));
+    // Kept keys in the same order: each value in place, then the new keys (block YAML) as lines of their own.
+    const sameOrder = kept && wanted.filter((k) => keys.includes(k)).join("\0") === keys.join("\0");
+    if (sameOrder) {
+      const known = keys as string[];
+      const added = wanted.length > keys.length;
+      const inserted: Splice[] = [];
+      if (
+        !added ||
+        (layout.format === "yaml" && node.flow !== true && insertKeys(node, known, value, layout, inserted))
+      ) {
+        node.items.forEach((pair, i) => {
+          splicesFor(pair.value as Node | null, value[known[i] as string], layout, out);
+        });
+        out.push(...inserted);
+        return;
+      }
     }
   } else if (isSeq(node) && Array.isArray(value) && node.items.length === value.length) {
     node.items.forEach((item, i) => {
@@ -119,7 +210,11 @@ function splicesFor(node: Node | null | undefined, value: unknown, layout: Layou
     });
     return;
   } else if (isScalar(node) && (value === null || typeof value !== "object")) {
-    out.push({ start: range[0], end: range[1], text: renderScalar(value, node, layout) });
+    let text = renderScalar(value, node, layout);
+    // A block scalar's range ends with its line break (and any blank lines after it): keep them.
+    if (node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED")
+      text += /\r?\n\s*$/.exec(layout.text.slice(range[0], range[1]))?.[0] ?? "";
+    out.push({ start: range[0], end: range[1], text });
     return;
   }
   out.push({ start: range[0], end: range[1], text: renderNode(node, value, layout, range) });
@@ -133,9 +228,10 @@ function setAt(target: unknown, path: readonly (string | number)[], value: unkno
 
 /** The input text with every edit applied; refuses (INVALID_DOCUMENT) if anything else would change. */
 export function rewriteObjects(parsed: KubeObjects, edits: readonly ObjectEdit[], name: string): string {
+  if (edits.length === 0) return parsed.text;
   const layout = layoutOf(parsed);
   const splices: Splice[] = [];
-  const expected = parsed.documents.map((doc) => doc.toJS({ maxAliasCount: -1 }) as unknown);
+  const expected = structuredClone(parsed.values);
   for (const { object, change } of edits) {
     const path = [...object.path, ...PROVIDER_SPEC_VALUE, ...change.path];
     const doc = parsed.documents[object.document];
@@ -151,6 +247,7 @@ export function rewriteObjects(parsed: KubeObjects, edits: readonly ObjectEdit[]
     setAt(expected[object.document], path, change.to);
   }
   // One pass over the text: splicing a string per change is quadratic in a List of thousands.
+  // The sort is stable, so several keys inserted at one place keep their order.
   splices.sort((a, b) => a.start - b.start);
   const pieces: string[] = [];
   let at = 0;
@@ -172,7 +269,7 @@ export function rewriteObjects(parsed: KubeObjects, edits: readonly ObjectEdit[]
     );
   let actual: unknown[];
   try {
-    actual = parseKubeObjects(text, name).documents.map((doc) => doc.toJS({ maxAliasCount: -1 }) as unknown);
+    actual = parseKubeObjects(text, name).values;
   } catch {
     throw unchanged(); // the rewritten text does not parse: our fault, not the input's
   }

@@ -1,4 +1,5 @@
 /** What the MachineSet checks decide, shared by the platform modules. */
+import { isPlainObject } from "../../schema/documents.ts";
 
 /**
  * current: boots the stream's image; stale: boots another one the stream replaces;
@@ -29,25 +30,21 @@ export interface ImageVerdict {
 
 export type Json = Record<string, unknown>;
 
-export function isRecord(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+/** What a platform check may know beyond the stream. */
+export interface PlatformCheckOptions {
+  /**
+   * AWS AMIs known to be RHCOS boot images (of older streams): an AMI of neither these nor the
+   * stream is a custom AMI, left alone. Undefined: every AMI not wanted counts as stale.
+   */
+  knownAmis?: ReadonlySet<string>;
 }
 
 /** The value at `keys` below `value`, or undefined when any step is missing or not an object. */
 export function dig(value: unknown, ...keys: string[]): unknown {
   let at = value;
   for (const key of keys) {
-    if (!isRecord(at)) return undefined;
+    if (!isPlainObject(at)) return undefined;
     at = at[key];
   }
   return at;
-}
-
-/** How a value of the wrong type is named in a reason: "a number (42)". */
-export function describe(value: unknown): string {
-  if (value === undefined) return "missing";
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "object") return "an object";
-  return `a ${typeof value} (${JSON.stringify(value).slice(0, 40)})`;
 }

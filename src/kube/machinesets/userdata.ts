@@ -5,7 +5,8 @@
  * openshift/machine-config-operator pkg/controller/machine-set-boot-image/helpers.go). This
  * module only finds such stubs and says so; it never converts them.
  */
-import { describe, dig, isRecord, type Json } from "./types.ts";
+import { describeValue, isPlainObject } from "../../schema/documents.ts";
+import { dig, type Json } from "./types.ts";
 
 /** The operator's MinimumAcceptableStubIgnitionSpec: a version must start with it. */
 const MINIMUM_STUB_SPEC = "3";
@@ -46,7 +47,7 @@ function decodeBase64(text: string): string | undefined {
 export function stubIgnition(secret: Json, name: string): StubIgnition {
   const data = dig(secret, "data", "userData");
   if (typeof data !== "string")
-    return { secret: name, note: `secret ${name} has no data.userData (it is ${describe(data)})` };
+    return { secret: name, note: `secret ${name} has no data.userData (it is ${describeValue(data)})` };
   const text = decodeBase64(data);
   if (text === undefined)
     return { secret: name, note: `secret ${name}: data.userData is not base64 of UTF-8 text` };
@@ -57,7 +58,7 @@ export function stubIgnition(secret: Json, name: string): StubIgnition {
     return { secret: name, note: `secret ${name}: data.userData is not an Ignition config (not JSON)` };
   }
   const version = dig(config, "ignition", "version");
-  if (typeof version !== "string" || !isRecord(config))
+  if (typeof version !== "string" || !isPlainObject(config))
     return { secret: name, note: `secret ${name}: the Ignition config has no ignition.version string` };
   if (version.startsWith(MINIMUM_STUB_SPEC)) return { secret: name, version };
   return {
