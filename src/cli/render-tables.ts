@@ -1,18 +1,20 @@
 /** `bootstream render`: a stream's AMI, image and artifact tables for docs; check or update a doc's tables. */
-import { lstat } from "node:fs/promises";
+import type { Writable } from "node:stream";
 import { Command, Option } from "commander";
 import { BootstreamError } from "../errors.ts";
-import { rewriteTarget, writeFileAtomic } from "../files/atomic.ts";
-import { openForReadNoFollow } from "../files/open.ts";
+import { readTextFileNoFollow, replaceTextFileIfUnchanged } from "../files/text-file.ts";
 import {
   ASCIIDOC_OS_NAME,
-  type CheckOptions,
   checkDocTables,
+  counted,
+  DOC_TABLE_MAX_ROWS,
+  type DocCheckOptions,
   type DocFormat,
   findDocTables,
   findingMessage,
   RENDER_FORMATS,
   RENDER_SELECTIONS,
+  type RenderFinding,
   type RenderFormat,
   type RenderWhat,
   renderTables,
@@ -25,7 +27,6 @@ import {
 import type { Stream } from "../schema/stream.ts";
 import { hasControlCharacter, quoted } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
-import { formatBytes } from "../source/read.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
 import {
@@ -52,6 +53,8 @@ interface RenderFlags extends TrustFlags {
 
 /** Docs modules are kilobytes (OpenShift's AMI module is 4 KB); a bigger "doc" is a mistake or an attack. */
 const DOC_MAX_BYTES = 4 * 1024 * 1024;
+/** Findings printed (and carried in --json) at most: enough to act on, bounded for a hostile doc. */
+const FINDINGS_SHOWN = 1000;
 
 export function registerRender(kit: CommandKit): Command {
   const { ctx } = kit;
@@ -102,24 +105,32 @@ captions are **ARCH OS TITLE** lines. Architectures: -a in the order given, else
 
 --check reads the file's tables (AsciiDoc, or Markdown for .md files or --format markdown),
 matches rows by region or key and prints one line per row that differs, is missing or is
-extra (FILE:LINE: "CAPTION": KEY: ...); with -a or --what, a table the stream has and the
-file lacks is a finding too. Exit 0 when equal; 1 on any difference, when the file has none
-of the tables asked for (nothing was checked), or when a table is malformed (a caption
-without a table, no closing |===, a caption twice, a caption that is ours but for case or
-spacing such as .X86_64: the message names the line); 2 when the file cannot be read
-(missing, a symlink, a directory, over 4 MiB).
+extra (FILE:LINE: "CAPTION": KEY: ...; the first ${FINDINGS_SHOWN}, then "... and N more"; --json
+carries as many, with the total as "count"). Header cells are not compared. A table the
+stream has and the file lacks is a finding too when --what names its kind; -a alone narrows
+the architectures, and then only kinds the file has for some architecture are required.
+Exit 0 when equal; 1 on any difference, when the file has none of the tables asked for
+(nothing was checked), or when a table is malformed (a caption without a table, no closing
+|===, a caption twice, a caption that is ours but for case or spacing such as .X86_64, a
+table of more than ${DOC_TABLE_MAX_ROWS} rows: the message names the line); 2 when the file cannot
+be read (missing, a symlink, a directory, over 4 MiB). A caption's architecture has a digit
+(x86_64, aarch64, s390x), so a block title such as ".available AMIs" stays prose.
 An ifdef::, ifndef:: or include:: line inside a table is an error: which rows Asciidoctor
-keeps depends on attributes bootstream does not know; put it around the whole table.
+keeps depends on attributes bootstream does not know; put it around the whole table. The
+same caption may stand in different ifdef::/ifndef:: blocks (variants of one table, e.g.
+per product): each variant is checked against the stream and rewritten by --update.
 --update rewrites only the tables that differ, atomically, keeping every other byte (CRLF
 line ends, a byte-order mark and a missing final newline too). A rewritten table keeps its
-caption, attributes and delimiters and takes its rows from the stream (comment lines in it
-go with the old rows; without a cols attribute each row stays on one line). It exits 1 if
-a difference needs a hand edit (a table the file lacks, or has but the stream does not),
-or if the file changed while bootstream worked (CONFLICT: run it again). A file with several hard links
+caption, attributes, delimiters, header lines and the indentation of its rows, and takes
+its rows from the stream (comment lines among them go with the old rows; without a cols
+attribute each row stays on one line). It exits 1 if a difference needs a hand edit (a
+table the file lacks, or has but the stream does not), or if the file changed while
+bootstream worked (CONFLICT: run it again). A file with several hard links
 is refused (exit 2): replacing it would split the links; write the updated doc elsewhere
 with --update FILE -o OUT, then copy it over FILE (cp keeps the links). A read-only file
 in a writable directory is replaced like sed -i would, keeping its mode; in a read-only
 directory the write fails (exit 2) and the file stays as it was.
+Without --check/--update, --json is --format json; with another --format it is a usage error.
 
 Examples:
   bootstream render rhcos-4.16.json --what amis -a x86_64,aarch64
@@ -138,6 +149,11 @@ Examples:
         throw new BootstreamError("USAGE", "-o writes rendered tables or an updated doc; --check only reads");
       if (flags.update !== undefined && flags.json && flags.output === "-")
         throw new BootstreamError("USAGE", "--json and -o - both write to standard output: choose one");
+      if (docPath === undefined && flags.json && flags.format !== "json" && formatGiven(command))
+        throw new BootstreamError(
+          "USAGE",
+          `--json prints the tables as JSON, --format ${flags.format} as ${flags.format}: choose one`,
+        );
       const docFormat = docPath === undefined ? undefined : docFormatOf(command, flags, docPath);
       const format: RenderFormat = flags.json && docPath === undefined ? "json" : flags.format;
       const osName = flags.osName ?? ((docFormat ?? format) === "asciidoc" ? ASCIIDOC_OS_NAME : "CoreOS");
@@ -156,15 +172,25 @@ Examples:
         await emitDocument(ctx, text, flags.output);
         return 0;
       }
-      const asked = flags.arch !== undefined || command.getOptionValueSource("what") === "cli";
-      return checkOrUpdate(kit, stream, docPath, docFormat, { ...selection, asked }, flags);
+      // --what names kinds the doc must have; -a alone narrows architectures, asking a table
+      // only of kinds the doc has for another architecture (it lists AMIs, not artifacts).
+      const required =
+        command.getOptionValueSource("what") === "cli"
+          ? "selection"
+          : flags.arch !== undefined
+            ? "doc-kinds"
+            : undefined;
+      const options: DocCheckOptions = { ...selection, ...(required === undefined ? {} : { required }) };
+      return checkOrUpdate(kit, stream, docPath, docFormat, options, flags);
     }),
   );
 }
 
+const formatGiven = (command: Command) => command.getOptionValueSource("format") === "cli";
+
 /** The doc's format: --format when given (asciidoc or markdown), else by extension. */
 function docFormatOf(command: Command, flags: RenderFlags, path: string): DocFormat {
-  if (command.getOptionValueSource("format") === "cli") {
+  if (formatGiven(command)) {
     if (flags.format === "asciidoc" || flags.format === "markdown") return flags.format;
     throw new BootstreamError("USAGE", `--check and --update read AsciiDoc or Markdown, not ${flags.format}`);
   }
@@ -176,13 +202,15 @@ async function checkOrUpdate(
   stream: Stream,
   path: string,
   format: DocFormat,
-  options: CheckOptions,
+  options: DocCheckOptions,
   flags: RenderFlags,
 ): Promise<number> {
   const { ctx } = kit;
-  const doc = await readDoc(path);
+  const doc = await readTextFileNoFollow(path, { maxBytes: DOC_MAX_BYTES, what: "docs file" });
   const docTables = findDocTables(doc.text, format, path);
-  const findings = checkDocTables(docTables, stream, options);
+  const update =
+    flags.update === undefined ? undefined : updateDocTables(doc.text, format, docTables, stream, options);
+  const findings = update?.findings ?? checkDocTables(docTables, stream, options);
   const checked = selectDocTables(docTables, options);
   // A docs CI must not pass on a file where nothing was compared (captions renamed, wrong file).
   if (checked.length === 0 && findings.length === 0)
@@ -191,107 +219,46 @@ async function checkOrUpdate(
       `${path}: none of the tables asked for (captions like ".x86_64 {op-system} AMIs", see --help): nothing was checked`,
       { path },
     );
-  const summary = { doc: path, tables: docTables.map((t) => t.caption), findings };
-  if (flags.update === undefined) {
+  const shown = findings.slice(0, FINDINGS_SHOWN);
+  const summary = {
+    doc: path,
+    tables: docTables.map((t) => t.caption),
+    count: findings.length,
+    findings: shown,
+  };
+  if (update === undefined) {
     if (flags.json) ctx.stdout.write(toJsonText(summary));
     else {
-      for (const finding of findings) writeLine(ctx.stdout, findingMessage(finding, path));
+      printFindings(ctx.stdout, shown, findings.length, path);
       writeLine(
         ctx.stderr,
         findings.length === 0
-          ? `${path}: ${checked.length} tables match the stream`
-          : `${path}: ${findings.length} difference${findings.length === 1 ? "" : "s"}`,
+          ? `${path}: ${counted(checked.length, "table")} ${checked.length === 1 ? "matches" : "match"} the stream`
+          : `${path}: ${counted(findings.length, "difference")}`,
       );
     }
     return findings.length === 0 ? 0 : 1;
   }
-  const update = updateDocTables(doc.text, format, docTables, findings, stream);
   if (flags.output !== undefined) await emitDocument(ctx, update.text, flags.output);
-  else if (update.rewritten.length > 0) await replaceDoc(doc, update.text);
+  else if (update.rewritten.length > 0) await replaceTextFileIfUnchanged(doc, update.text);
   if (flags.json)
     ctx.stdout.write(toJsonText({ ...summary, rewritten: update.rewritten.map((t) => t.caption) }));
-  for (const finding of findings) writeLine(ctx.stderr, findingMessage(finding, path));
+  printFindings(ctx.stderr, shown, findings.length, path);
   const done = flags.output === undefined ? "rewrote" : "updated in the output:";
   for (const table of update.rewritten)
     writeLine(ctx.stderr, `${path}:${table.captionLine}: ${done} ${quoted(table.caption)}`);
-  if (update.unresolved.length > 0)
-    writeLine(ctx.stderr, `${path}: ${update.unresolved.length} difference(s) need a hand edit (see above)`);
-  else if (update.rewritten.length === 0) writeLine(ctx.stderr, `${path}: up to date`);
-  return update.unresolved.length === 0 ? 0 : 1;
-}
-
-/** A doc as read: its text, and what identifies the file it was read from. */
-export interface DocFile {
-  path: string;
-  text: string;
-  /** Device, inode, size and modification time (ns) when it was read. */
-  identity: string;
-}
-
-const identityOf = (s: { dev: bigint; ino: bigint; size: bigint; mtimeNs: bigint }) =>
-  `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}`;
-
-/**
- * The doc file as text: a regular file, not a symlink (a docs checkout is someone else's
- * tree, and --update replaces what it names), not a FIFO that would block, capped in size,
- * and UTF-8, decoded without dropping a byte-order mark so a rewrite keeps every byte.
- */
-export async function readDoc(path: string): Promise<DocFile> {
-  const handle = await openForReadNoFollow(path);
-  if (handle === undefined) throw new BootstreamError("IO", `cannot read ${path}: no such file`, { path });
-  try {
-    const info = await handle.stat({ bigint: true });
-    if (info.size > DOC_MAX_BYTES)
-      throw new BootstreamError(
-        "TOO_LARGE",
-        `${path} is ${formatBytes(Number(info.size))}, more than the ${formatBytes(DOC_MAX_BYTES)} a docs file may have`,
-        { path },
-      );
-    const bytes = await handle.readFile();
-    return { path, text: decodeUtf8(bytes, path), identity: identityOf(info) };
-  } finally {
-    await handle.close();
-  }
-}
-
-function decodeUtf8(bytes: Uint8Array, path: string): string {
-  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-  try {
-    return decoder.decode(bytes);
-  } catch (cause) {
-    // A newline byte never occurs inside a UTF-8 sequence: the first line that fails alone is the culprit.
-    let start = 0;
-    let line = 1;
-    for (; start < bytes.length; line++) {
-      const end = bytes.indexOf(0x0a, start);
-      const stop = end === -1 ? bytes.length : end;
-      try {
-        decoder.decode(bytes.subarray(start, stop));
-      } catch {
-        break;
-      }
-      start = stop + 1;
-    }
-    throw new BootstreamError("INVALID_DOCUMENT", `${path}:${line}: expected UTF-8 text`, { path, cause });
-  }
-}
-
-/**
- * Replaces the doc with `text` if it is still the file that was read: atomically, never
- * through a link, mode and owner kept. A file renamed over, edited or swapped for a symlink
- * since is a CONFLICT: writing would drop someone else's change or write where the link points.
- */
-export async function replaceDoc(doc: DocFile, text: string): Promise<void> {
-  const target = await rewriteTarget(doc.path);
-  const now = await lstat(doc.path, { bigint: true }).then(
-    (s) => (s.isFile() ? identityOf(s) : undefined),
-    () => undefined,
-  );
-  if (now !== doc.identity)
-    throw new BootstreamError(
-      "CONFLICT",
-      `${doc.path} changed while bootstream worked on it: nothing was written, run the command again`,
-      { path: doc.path },
+  const unresolved = update.unresolved.length;
+  if (unresolved > 0)
+    writeLine(
+      ctx.stderr,
+      `${path}: ${counted(unresolved, "difference")} ${unresolved === 1 ? "needs" : "need"} a hand edit (see above)`,
     );
-  await writeFileAtomic(target.path, text, { mode: target.mode, owner: target.owner });
+  else if (update.rewritten.length === 0) writeLine(ctx.stderr, `${path}: up to date`);
+  return unresolved === 0 ? 0 : 1;
+}
+
+/** One line per finding, the first FINDINGS_SHOWN of `total`, then how many more there are. */
+function printFindings(out: Writable, shown: readonly RenderFinding[], total: number, path: string): void {
+  for (const finding of shown) writeLine(out, findingMessage(finding, path));
+  if (total > shown.length) writeLine(out, `... and ${total - shown.length} more`);
 }

@@ -7,7 +7,7 @@
  */
 import type { Stream } from "../schema/stream.ts";
 import { printable, quoted } from "../schema/text.ts";
-import { type DocFormat, type DocLine, type DocTable, splitDocLines } from "./doc.ts";
+import { type DocFormat, DocLines, type DocTable } from "./doc.ts";
 import {
   type RenderedTable,
   streamTables,
@@ -17,7 +17,7 @@ import {
   type TableSelection,
   tableRows,
 } from "./tables.ts";
-import { asciidocBodyLines, asciidocRowLines, markdownTableLines } from "./write.ts";
+import { asciidocBodyLines, asciidocRowLines, markdownRowLines } from "./write.ts";
 
 export type FindingKind = "differs" | "missing" | "extra" | "extra-table" | "missing-table" | "columns";
 
@@ -39,12 +39,15 @@ export interface RenderFinding {
   rows?: number;
 }
 
-export interface CheckOptions extends TableSelection {
+export interface DocCheckOptions extends TableSelection {
   /**
-   * The user named architectures or table kinds (`-a`, `--what`): a table the stream has
-   * and the document lacks is then a finding. Otherwise the document decides what to check.
+   * Which tables the stream has that the document must have too (one it lacks is then a
+   * "missing-table" finding): `"selection"`, every table the selection names (`--what`);
+   * `"doc-kinds"`, those of the kinds the document has for some architecture (`-a` alone:
+   * it narrows architectures, it does not ask for kinds). Default: none, the document
+   * decides what to check.
    */
-  asked?: boolean;
+  required?: "selection" | "doc-kinds";
 }
 
 /** The document's tables that the selection (`-a`, `--what`) covers: those a check compares. */
@@ -58,23 +61,33 @@ export function selectDocTables(docTables: readonly DocTable[], selection: Table
 export function checkDocTables(
   docTables: readonly DocTable[],
   stream: Stream,
-  options: CheckOptions = {},
+  options: DocCheckOptions = {},
 ): RenderFinding[] {
-  const findings = selectDocTables(docTables, options).flatMap((t) => compareTable(t, stream));
-  if (options.asked) {
-    const present = new Set(docTables.map((t) => `${t.architecture} ${t.table}`));
-    for (const t of streamTables(stream, options)) {
-      if (present.has(`${t.architecture} ${t.table}`)) continue;
-      findings.push({
-        kind: "missing-table",
-        architecture: t.architecture,
-        table: t.table,
-        caption: t.caption,
-        rows: t.rows.length,
-      });
-    }
-  }
-  return findings;
+  return [
+    ...selectDocTables(docTables, options).flatMap((t) => compareTable(t, stream)),
+    ...missingTables(docTables, stream, options),
+  ];
+}
+
+/** The tables the options require that the stream has and the document lacks. */
+function missingTables(
+  docTables: readonly DocTable[],
+  stream: Stream,
+  options: DocCheckOptions,
+): RenderFinding[] {
+  if (options.required === undefined) return [];
+  const present = new Set(docTables.map((t) => `${t.architecture} ${t.table}`));
+  const docKinds = new Set(docTables.map((t) => t.table));
+  return streamTables(stream, options)
+    .filter((t) => !present.has(`${t.architecture} ${t.table}`))
+    .filter((t) => options.required === "selection" || docKinds.has(t.table))
+    .map((t) => ({
+      kind: "missing-table",
+      architecture: t.architecture,
+      table: t.table,
+      caption: t.caption,
+      rows: t.rows.length,
+    }));
 }
 
 function compareTable(doc: DocTable, stream: Stream): RenderFinding[] {
@@ -141,12 +154,17 @@ export function findingMessage(finding: RenderFinding, docName: string): string 
     case "extra":
       return `${where}: ${key}: in the doc (${values(finding.doc)}), not in the stream`;
     case "extra-table":
-      return `${where}: the stream has no such table for ${printable(finding.architecture)} (${finding.rows} rows in the doc)`;
+      return `${where}: the stream has no such table for ${printable(finding.architecture)} (${counted(finding.rows ?? 0, "row")} in the doc)`;
     case "missing-table":
-      return `${where}: in the stream (${finding.rows} rows), not in the doc: add the table (bootstream render prints it), then --update keeps it current`;
+      return `${where}: in the stream (${counted(finding.rows ?? 0, "row")}), not in the doc: add the table (bootstream render prints it), then --update keeps it current`;
     case "columns":
       return `${where}: the doc's table has other columns than ${TABLE_SPECS[finding.table].columns.join(", ")}: rewrite it by hand once`;
   }
+}
+
+/** `1 row`, `2 rows`: a count and its noun. */
+export function counted(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
 }
 
 /** Findings `--update` resolves by rewriting a table. */
@@ -155,6 +173,8 @@ const ROW_FINDINGS = new Set<FindingKind>(["differs", "missing", "extra"]);
 export interface DocUpdate {
   /** The document with the tables rewritten; the same string when nothing changed. */
   text: string;
+  /** Every finding, as {@link checkDocTables} gives them for the same options. */
+  findings: RenderFinding[];
   /** The tables rewritten, in document order. */
   rewritten: DocTable[];
   /** Findings a rewrite cannot resolve (a table only one side has, other columns). */
@@ -162,46 +182,57 @@ export interface DocUpdate {
 }
 
 /**
- * Rewrites every table with a row finding from the stream, in the document's own line ends
- * (CRLF stays CRLF) and keeping its caption, attributes, delimiter lines (`|====` stays) and
- * whether it has a header row; the last line's end (or its absence) is kept too. Nothing
- * outside those tables changes.
+ * Rewrites every table (of those the options select) with a row that differs, is missing or
+ * is extra, from the stream, in the document's own line ends (CRLF stays CRLF), keeping its
+ * caption, attributes, delimiter lines (`|====` stays), its own header lines, and the
+ * indentation of its rows; the last line's end (or its absence) is kept too. Nothing outside
+ * those tables changes. The findings are the check's for the same options.
  */
 export function updateDocTables(
   text: string,
   format: DocFormat,
   docTables: readonly DocTable[],
-  findings: readonly RenderFinding[],
   stream: Stream,
+  options: DocCheckOptions = {},
 ): DocUpdate {
-  const stale = new Set(
-    findings.filter((f) => ROW_FINDINGS.has(f.kind)).map((f) => `${f.architecture} ${f.table}`),
-  );
-  const rewritten = docTables.filter((t) => stale.has(`${t.architecture} ${t.table}`));
+  const compared = selectDocTables(docTables, options).map((table) => ({
+    table,
+    findings: compareTable(table, stream),
+  }));
+  const findings = [...compared.flatMap((c) => c.findings), ...missingTables(docTables, stream, options)];
+  const rewritten = compared
+    .filter((c) => c.findings.some((f) => ROW_FINDINGS.has(f.kind)))
+    .map((c) => c.table);
   const unresolved = findings.filter((f) => !ROW_FINDINGS.has(f.kind));
-  if (rewritten.length === 0) return { text, rewritten, unresolved };
-  const lines = splitDocLines(text);
-  const replacement = new Map(rewritten.map((t) => [t.first, t]));
+  if (rewritten.length === 0) return { text, findings, rewritten, unresolved };
+  const lines = new DocLines(text);
+  // Every byte between the rewritten tables is copied as it is.
   let out = "";
-  for (let i = 0; i < lines.length; i++) {
-    const table = replacement.get(i);
-    if (table === undefined) {
-      const line = lines[i] as DocLine;
-      out += line.text + line.end;
-      continue;
-    }
-    const eol = lines[table.captionLine - 1]?.end || "\n";
-    const body = tableLines(table, format, stream);
-    const replaced =
-      format === "asciidoc"
-        ? [(lines[table.first] as DocLine).text, ...body, (lines[table.last] as DocLine).text]
-        : body;
-    out += replaced.join(eol) + (lines[table.last] as DocLine).end;
-    i = table.last;
+  let from = 0;
+  for (const table of rewritten) {
+    out += text.slice(from, lines.offset(table.first)) + rewrittenTable(lines, table, format, stream);
+    from = lines.offset(table.last + 1);
   }
-  return { text: out, rewritten, unresolved };
+  return { text: out + text.slice(from), findings, rewritten, unresolved };
 }
 
+/** The text of lines `first` to `last` of a table, its rows from the stream. */
+function rewrittenTable(lines: DocLines, table: DocTable, format: DocFormat, stream: Stream): string {
+  const eol = lines.end(table.captionLine - 1) || "\n";
+  // Kept as written: the opening delimiter (AsciiDoc) and the header lines, with their own line ends.
+  const keptLast = table.headerLast ?? (format === "asciidoc" ? table.first : table.first - 1);
+  const region: { text: string; end: string }[] = [];
+  for (let i = table.first; i <= keptLast; i++)
+    region.push({ text: lines.text(i), end: lines.end(i) || eol });
+  for (const line of tableLines(table, format, stream))
+    region.push({ text: line === "" ? "" : table.indent + line, end: eol });
+  if (format === "asciidoc") region.push({ text: lines.text(table.last), end: eol });
+  // The table's last line ends as it did (a file without a final newline stays so).
+  const last = region.length - 1;
+  return region.map((line, i) => line.text + (i === last ? lines.end(table.last) : line.end)).join("");
+}
+
+/** The lines a rewrite writes after what it keeps (the header too when the document's cannot be kept). */
 function tableLines(doc: DocTable, format: DocFormat, stream: Stream): string[] {
   const spec = TABLE_SPECS[doc.table];
   const table: RenderedTable = {
@@ -212,8 +243,10 @@ function tableLines(doc: DocTable, format: DocFormat, stream: Stream): string[] 
     keyColumns: spec.keyColumns,
     rows: tableRows(stream, doc.architecture, doc.table),
   };
-  if (format === "markdown") return markdownTableLines(table);
-  return doc.columnsFromFirstLine
-    ? asciidocRowLines(table, doc.header)
-    : asciidocBodyLines(table, doc.header);
+  if (format === "markdown") return markdownRowLines(table);
+  const header = doc.header && doc.headerLast === undefined;
+  if (!doc.columnsFromFirstLine) return asciidocBodyLines(table, header);
+  // After a kept header, a blank line keeps it the implicit header Asciidoctor finds.
+  const rows = asciidocRowLines(table, header);
+  return doc.headerLast === undefined ? rows : ["", ...rows];
 }

@@ -1,7 +1,11 @@
 /** Tables of a stream for documentation, and checking or updating the tables a document has. */
+
+/** The old name, until src/index.ts exports DocCheckOptions under its own name; then remove. */
+export type { DocCheckOptions as CheckOptions } from "./check.ts";
 export {
-  type CheckOptions,
   checkDocTables,
+  counted,
+  type DocCheckOptions,
   type DocUpdate,
   type FindingKind,
   findingMessage,
@@ -9,7 +13,13 @@ export {
   selectDocTables,
   updateDocTables,
 } from "./check.ts";
-export { type DocFormat, type DocTable, findDocTables } from "./doc.ts";
+export {
+  DOC_MAX_ROWS,
+  DOC_TABLE_MAX_ROWS,
+  type DocFormat,
+  type DocTable,
+  findDocTables,
+} from "./doc.ts";
 export {
   ASCIIDOC_OS_NAME,
   captionOf,

@@ -4,8 +4,10 @@
  * CSV, JSON) writes these same rows, and `--check` compares a document's tables with them,
  * so the model is the one place that decides what a table holds and what it is called.
  */
+import { compareKeys } from "../canonical/layout.ts";
 import { type CloudImage, findArtifacts, getArchitecture, listImages } from "../query/index.ts";
-import type { Stream, StreamArch } from "../schema/stream.ts";
+import { listMarketplaceImages } from "../query/marketplace.ts";
+import type { Stream } from "../schema/stream.ts";
 
 /** Table kinds, in the order tables are written. */
 export const TABLE_KINDS = [
@@ -161,7 +163,9 @@ export function tableRows(stream: Stream, architecture: string, table: TableKind
     case "azure": {
       const url = images[0]?.url;
       const disk = url === undefined || url === "" ? [] : [["azure-disk", url]];
-      return [...disk, ...marketplaceRows(getArchitecture(stream, architecture))];
+      // Marketplace images per plan and generation, as the URN `az vm create --image` takes.
+      const marketplace = listMarketplaceImages(stream, architecture);
+      return [...disk, ...marketplace.map((i) => [`${i.plan} ${i.generation}`, i.urn])];
     }
   }
 }
@@ -177,13 +181,9 @@ function imagePlatform(table: Exclude<TableKind, "artifacts">): string {
   }
 }
 
+/** Rows in Go's byte order of their key, as stream-metadata-go and `sort` in the C locale order region names. */
 function sortedByKey(rows: string[][]): string[][] {
-  return rows.sort((a, b) => compareText(a[0] ?? "", b[0] ?? ""));
-}
-
-/** Code-unit order, as Go and `sort` in C locale order region names. */
-export function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return rows.sort((a, b) => compareKeys(a[0] ?? "", b[0] ?? ""));
 }
 
 /** `[field, value]` rows of an image's non-empty fields (older RHCOS wrote an empty GCP project). */
@@ -193,27 +193,4 @@ function fieldRows(image: CloudImage | undefined, fields: readonly (keyof CloudI
     const value = image[field];
     return typeof value === "string" && value !== "" ? [[field, value]] : [];
   });
-}
-
-/**
- * Azure Marketplace images (stream-metadata-go `rhcos.AzureMarketplace`): per offer
- * (`no-purchase-plan`, `ocp`, ...) and Hyper-V generation, the URN `az vm create --image`
- * takes, `publisher:offer:sku:version`.
- */
-function marketplaceRows(arch: StreamArch): string[][] {
-  const azure = arch["rhel-coreos-extensions"]?.marketplace?.azure as
-    | Record<string, Record<string, Record<string, unknown>> | undefined>
-    | undefined;
-  if (azure === undefined) return [];
-  const rows: string[][] = [];
-  for (const offer of Object.keys(azure).sort(compareText)) {
-    const generations = azure[offer] ?? {};
-    for (const generation of Object.keys(generations).sort(compareText)) {
-      const image = generations[generation] ?? {};
-      const parts = [image.publisher, image.offer, image.sku, image.version];
-      if (parts.every((p): p is string => typeof p === "string"))
-        rows.push([`${offer} ${generation}`, parts.join(":")]);
-    }
-  }
-  return rows;
 }

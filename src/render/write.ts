@@ -61,14 +61,20 @@ export function markdownCaption(table: RenderedTable): string {
   return `**${markdownText(table.caption)}**`;
 }
 
+const markdownLine = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
+
 /** A GFM table: header row, delimiter row, one line per row. */
 export function markdownTableLines(table: RenderedTable): string[] {
-  const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
   return [
-    line(table.columns),
-    line(table.columns.map(() => "---")),
-    ...table.rows.map((row) => line(row.map(markdownCell))),
+    markdownLine(table.columns),
+    markdownLine(table.columns.map(() => "---")),
+    ...markdownRowLines(table),
   ];
+}
+
+/** The rows of a GFM table, one line each. */
+export function markdownRowLines(table: RenderedTable): string[] {
+  return table.rows.map((row) => markdownLine(row.map(markdownCell)));
 }
 
 export function renderMarkdown(tables: readonly RenderedTable[]): string {
