@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { listArtifacts, listImages } from "../src/query/index.ts";
-import type { TablesJson } from "../src/render/index.ts";
+import { checkDocTables, findDocTables, type TablesJson, updateDocTables } from "../src/render/index.ts";
 import { parseStream } from "../src/schema/parse.ts";
 import { runBootstream, spawnBootstream } from "./helpers/cli.ts";
 import { fixtureJson, fixturePath, tempDir, writeJson } from "./helpers/fixtures.ts";
@@ -489,6 +489,188 @@ describe("render --check and --update", () => {
     const run = await runBootstream(["render", "--help"]);
     assert.equal(run.code, 0);
     assert.match(run.stdout, /Examples:\n {2}bootstream render /);
+  });
+});
+
+describe("render --update keeps what the doc writes its own way", () => {
+  it("a Markdown table indented under a list item stays indented, so the list is not broken", async () => {
+    const older = olderStream();
+    const indent = (table: string) =>
+      table
+        .trimEnd()
+        .split("\n")
+        .map((l) => (l === "" ? l : `   ${l}`))
+        .join("\n");
+    const table = await render([RHCOS, "--format", "markdown", "--what", "amis", "-a", "x86_64"]);
+    const doc = join(tempDir(), "list.md");
+    writeFileSync(doc, `1. Pick your region:\n\n${indent(table)}\n\n2. Launch the instance.\n`);
+    const update = await runBootstream(["render", older, "--update", doc]);
+    assert.equal(update.code, 0, update.stderr);
+    const want = await render([older, "--format", "markdown", "--what", "amis", "-a", "x86_64"]);
+    assert.equal(
+      readFileSync(doc, "utf8"),
+      `1. Pick your region:\n\n${indent(want)}\n\n2. Launch the instance.\n`,
+    );
+  });
+
+  it("an AsciiDoc table's indented rows stay indented", async () => {
+    const older = olderStream();
+    const indentRows = (table: string) => table.replace(/^\|(?!===)/gm, "  |");
+    const doc = join(tempDir(), "indented.adoc");
+    writeFileSync(doc, indentRows(await render([RHCOS, "--what", "amis", "-a", "x86_64"])));
+    assert.equal((await runBootstream(["render", older, "--update", doc])).code, 0);
+    assert.equal(
+      readFileSync(doc, "utf8"),
+      indentRows(await render([older, "--what", "amis", "-a", "x86_64"])),
+    );
+  });
+
+  it("the doc's own header cells stay as written: AsciiDoc |Region |AMI, a Markdown header with alignment", async () => {
+    const older = olderStream();
+    const rows = (
+      JSON.parse(await render([older, "--format", "json", "--what", "amis", "-a", "x86_64"])) as TablesJson
+    ).tables[0]?.rows as string[][];
+    // One line per row, the header implicit (no cols): the layout the review found rewritten.
+    const oneLine = join(tempDir(), "one-line.adoc");
+    writeFileSync(oneLine, ".x86_64 {op-system} AMIs\n|===\n|Region |AMI\n\n|`us-east-1` |`ami-1`\n|===\n");
+    assert.equal((await runBootstream(["render", older, "--update", oneLine])).code, 0);
+    const body = rows.map(([region, ami]) => `|\`${region}\` |\`${ami}\``).join("\n");
+    assert.equal(
+      readFileSync(oneLine, "utf8"),
+      `.x86_64 {op-system} AMIs\n|===\n|Region |AMI\n\n${body}\n|===\n`,
+    );
+    // The module's layout with other header cells, one per line.
+    const module = join(tempDir(), "module.adoc");
+    const renamed = (t: string) => t.replace("|AWS zone\n|AWS AMI\n", "|Region\n|AMI ID\n");
+    writeFileSync(module, renamed(await render([RHCOS, "--what", "amis", "-a", "x86_64"])));
+    assert.equal((await runBootstream(["render", older, "--update", module])).code, 0);
+    assert.equal(
+      readFileSync(module, "utf8"),
+      renamed(await render([older, "--what", "amis", "-a", "x86_64"])),
+    );
+    // Markdown: the header row and the delimiter row with its alignment.
+    const md = join(tempDir(), "aligned.md");
+    const aligned = (t: string) =>
+      t.replace("| AWS zone | AWS AMI |\n| --- | --- |", "| Region | AMI |\n|:-------|-----:|");
+    writeFileSync(
+      md,
+      aligned(await render([RHCOS, "--format", "markdown", "--what", "amis", "-a", "x86_64"])),
+    );
+    assert.equal((await runBootstream(["render", older, "--update", md])).code, 0);
+    assert.equal(
+      readFileSync(md, "utf8"),
+      aligned(await render([older, "--format", "markdown", "--what", "amis", "-a", "x86_64"])),
+    );
+  });
+});
+
+describe("render --check: what a check takes for a table, and what it requires", () => {
+  it("a lower-case block title of prose (.available AMIs) stays prose: the architecture word has a digit", async () => {
+    const table = await render([RHCOS, "--what", "amis", "-a", "x86_64"]);
+    const doc = join(tempDir(), "prose.adoc");
+    writeFileSync(doc, `.available AMIs\nThe AMIs of each region follow.\n\n${table}`);
+    const run = await spawnBootstream(["render", RHCOS, "--check", doc]);
+    assert.equal(run.code, 0, run.stderr);
+    const md = join(tempDir(), "prose.md");
+    writeFileSync(md, "**available AMIs**\n\nSee the table.\n\n");
+    const none = await spawnBootstream(["render", RHCOS, "--check", md, "--json"]);
+    assert.equal((JSON.parse(none.stdout) as { error: { code: string } }).error.code, "NOT_FOUND");
+  });
+
+  it("-a alone narrows the architectures: the golden AMI file passes with -a x86_64; a missing table only of a kind the doc has", async () => {
+    const golden = join(DOCS, "rhcos-4.16-amis.adoc");
+    const x86 = await spawnBootstream(["render", RHCOS, "--check", golden, "-a", "x86_64"]);
+    assert.equal(x86.code, 0, x86.stdout + x86.stderr);
+    assert.match(x86.stderr, /: 1 table matches the stream$/m);
+    const doc = join(tempDir(), "aarch64.adoc");
+    writeFileSync(doc, await render([RHCOS, "--what", "amis", "-a", "aarch64"]));
+    const both = await runBootstream(["render", RHCOS, "--check", doc, "-a", "x86_64,aarch64", "--json"]);
+    assert.equal(both.code, 1);
+    assert.deepEqual(
+      (JSON.parse(both.stdout) as CheckJson).findings.map((f) => [f.kind, f.caption]),
+      [["missing-table", "x86_64 {op-system} AMIs"]],
+    );
+    // --what names kinds: then every table of those kinds is required.
+    const what = await runBootstream([
+      "render",
+      RHCOS,
+      "--check",
+      golden,
+      "-a",
+      "x86_64",
+      "--what",
+      "all",
+      "--json",
+    ]);
+    assert.equal(what.code, 1);
+    assert.equal((JSON.parse(what.stdout) as CheckJson).findings.length, 5);
+  });
+
+  it("variants of a table in ifdef::/ifndef:: blocks are each checked and each rewritten; a repeat in one block is still an error", async () => {
+    const older = olderStream();
+    const table = await render([RHCOS, "--what", "amis", "-a", "x86_64"]);
+    const page = (t: string, u: string) =>
+      `= AMIs\n\nifdef::openshift-origin[]\n${t}endif::openshift-origin[]\nifndef::openshift-origin[]\n${u}endif::openshift-origin[]\n`;
+    const doc = join(tempDir(), "variants.adoc");
+    writeFileSync(doc, page(table, table));
+    const check = await runBootstream(["render", older, "--check", doc, "--json"]);
+    assert.equal(check.code, 1);
+    const findings = (JSON.parse(check.stdout) as CheckJson).findings;
+    assert.equal(findings.length, 6, "three per variant");
+    const update = await runBootstream(["render", older, "--update", doc]);
+    assert.equal(update.code, 0, update.stderr);
+    const want = await render([older, "--what", "amis", "-a", "x86_64"]);
+    assert.equal(readFileSync(doc, "utf8"), page(want, want));
+    assert.equal((await runBootstream(["render", older, "--check", doc])).code, 0);
+    for (const [label, text] of [
+      ["in one block", `ifdef::x[]\n${table}\n${table}endif::x[]\n`],
+      ["one outside", `ifdef::x[]\n${table}endif::x[]\n\n${table}`],
+    ]) {
+      writeFileSync(doc, text as string);
+      const run = await spawnBootstream(["render", older, "--check", doc]);
+      assert.equal(run.code, 1, label);
+      assert.match(run.stderr, /repeats the one at line \d+/, label);
+    }
+  });
+
+  it("counts read as English: 1 row, 1 difference, 1 table matches", async () => {
+    const doc = join(tempDir(), "one.adoc");
+    writeFileSync(
+      doc,
+      '.s390x {op-system} AMIs\n[cols="2a,2a",options="header"]\n|===\n|AWS zone\n|AWS AMI\n|`us-east-1`\n|`ami-1`\n|===\n',
+    );
+    const run = await spawnBootstream(["render", RHCOS, "--check", doc]);
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /\(1 row in the doc\)$/m);
+    assert.match(run.stderr, /: 1 difference$/m);
+  });
+
+  it("--json with --format csv (no --check) is a usage error, not quietly JSON", async () => {
+    const run = await spawnBootstream(["render", RHCOS, "--json", "--format", "csv"]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.equal(run.stdout.trim().startsWith("{"), true);
+    assert.equal((JSON.parse(run.stdout) as { error: { code: string } }).error.code, "USAGE");
+    const json = await runBootstream(["render", RHCOS, "--json", "--format", "json", "--what", "amis"]);
+    assert.equal(json.code, 0);
+    assert.deepEqual(JSON.parse(json.stdout), JSON.parse(await render([RHCOS, "--json", "--what", "amis"])));
+  });
+
+  it("library: updateDocTables derives the findings checkDocTables gives for the same options", () => {
+    const stream = parseStream(readFileSync(olderStream()));
+    const text = readFileSync(join(DOCS, "rhcos-4.16-amis.adoc"), "utf8");
+    const tables = findDocTables(text, "asciidoc", "amis.adoc");
+    const options = { architectures: ["x86_64"], required: "doc-kinds" } as const;
+    const update = updateDocTables(text, "asciidoc", tables, stream, options);
+    assert.deepEqual(update.findings, checkDocTables(tables, stream, options));
+    assert.equal(update.findings.length, 3);
+    assert.deepEqual(
+      update.rewritten.map((t) => t.caption),
+      ["x86_64 {op-system} AMIs"],
+    );
+    assert.deepEqual(
+      checkDocTables(findDocTables(update.text, "asciidoc", "amis.adoc"), stream, options),
+      [],
+    );
   });
 });
 

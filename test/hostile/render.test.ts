@@ -11,7 +11,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { BIN, spawnBootstream } from "../helpers/cli.ts";
+import { BIN, runBootstream, spawnBootstream } from "../helpers/cli.ts";
 import { fixtureJson, fixturePath, tempDir, writeJson } from "../helpers/fixtures.ts";
 import { fillUp, smallTmpfs } from "../helpers/full-disk.ts";
 
@@ -30,8 +30,9 @@ function newerStream(): string {
   return writeJson(tempDir(), "newer.json", stream);
 }
 
+/** Tables to build attacks from: rendered in-process (the attacks themselves run the executable). */
 async function renderText(...args: string[]): Promise<string> {
-  const run = await spawnBootstream(["render", RHCOS, ...args]);
+  const run = await runBootstream(["render", RHCOS, ...args]);
   assert.equal(run.code, 0, run.stderr);
   return run.stdout;
 }
@@ -42,6 +43,28 @@ function docFile(text: string | Buffer, name = "amis.adoc"): string {
   const path = join(tempDir(), name);
   writeFileSync(path, text);
   return path;
+}
+
+/** The real executable under /usr/bin/time: exit code, stderr, peak resident memory and wall time. */
+function measured(args: string[]): Promise<{ code: number; stderr: string; maxRssKb: number; ms: number }> {
+  const report = join(tempDir(), "time.txt");
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn("/usr/bin/time", ["-f", "%M", "-o", report, process.execPath, BIN, ...args], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const maxRssKb = Number(readFileSync(report, "utf8").trim().split("\n").at(-1));
+      resolve({ code: code ?? -1, stderr, maxRssKb, ms: Date.now() - started });
+    });
+  });
 }
 
 function errorCode(stdout: string): string {
@@ -248,6 +271,10 @@ describe("render: documents built to exhaust", () => {
     assert.equal(printed.length, 1001);
     assert.equal(printed.at(-1), "... and 9000 more");
     assert.match(many.stderr, /: 10000 differences$/m);
+    const json = await spawnBootstream(["render", RHCOS, "--check", docFile(tables.join("\n")), "--json"]);
+    const report = JSON.parse(json.stdout) as { count: number; findings: unknown[] };
+    assert.equal(report.count, 10_000);
+    assert.equal(report.findings.length, 1000);
     const long = [
       `.${"x".repeat(1_000_000)} AMIs\n`,
       `.x86_64 ${"{op-system} ".repeat(90_000)}AMIs\n\n|===\n`,
@@ -258,6 +285,76 @@ describe("render: documents built to exhaust", () => {
       assert.ok(run.stdout.length + run.stderr.length < 2000, `${run.stderr.slice(0, 200)}...`);
     }
     assert.ok(Date.now() - started < 20_000, `${Date.now() - started} ms`);
+  });
+
+  it("attack: 4 MiB docs of pipes, rows and newlines -> refused or answered within a second or two, peak memory under 300 MB", async () => {
+    const MiB = 1024 * 1024;
+    const rowsTables = (rows: number, count: number, variants = false) =>
+      Array.from({ length: count }, (_, t) => {
+        const body = Array.from({ length: rows }, (_, r) => `|\`k${t}-${r}\` |\`ami-${r}\`\n`).join("");
+        const table = `.${variants ? "x86_64" : `a${t}0`} {op-system} AMIs\n[cols="2a,2a"]\n|===\n${body}|===\n`;
+        return variants ? `ifdef::v${t}[]\n${table}endif::v${t}[]\n` : table;
+      }).join("\n");
+    const attacks: { label: string; text: string; name?: string; code: number; message: RegExp }[] = [
+      {
+        label: "a table that is one line of pipes",
+        text: `.x86_64 {op-system} AMIs\n[cols="2a,2a"]\n|===\n${"|".repeat(4 * MiB - 100)}\n|===\n`,
+        code: 1,
+        message: /amis\.adoc:4: the table "x86_64 \{op-system\} AMIs" has more than 50000 cells/,
+      },
+      {
+        label: "the same without cols (its first line gives the columns)",
+        text: `.x86_64 {op-system} AMIs\n|===\n${"|".repeat(4 * MiB - 100)}\n|===\n`,
+        code: 1,
+        message: /amis\.adoc:3: .* more than 50000 cells/,
+      },
+      {
+        label: "a Markdown header of pipes",
+        text: `**x86_64 CoreOS AMIs**\n\n${"|".repeat(2 * MiB)}\n${"|---".repeat(MiB / 2 - 100)}|\n`,
+        name: "amis.md",
+        code: 1,
+        message: /amis\.md:3: .* more than 50000 cells/,
+      },
+      {
+        label: "tables of `||` rows",
+        text: Array.from(
+          { length: 130 },
+          (_, t) => `.a${t}0 {op-system} AMIs\n[cols="2"]\n|===\n${"||\n".repeat(10_001)}|===\n`,
+        ).join(""),
+        code: 1,
+        message: /: the table "a00 \{op-system\} AMIs" has more than 10000 rows/,
+      },
+      {
+        label: "tables of rows just under the cap per table",
+        text: rowsTables(9_999, 3),
+        code: 1,
+        message: /: the tables up to "a20 \{op-system\} AMIs" have more than 20000 rows in all/,
+      },
+      {
+        label: "newlines",
+        text: `.x86_64 {op-system} AMIs\n|===\n${"\n".repeat(4 * MiB - 100)}|===\n`,
+        code: 1,
+        message: /has 0 cells/,
+      },
+    ];
+    for (const attack of attacks) {
+      const run = await measured(["render", RHCOS, "--check", docFile(attack.text, attack.name)]);
+      assert.equal(run.code, attack.code, `${attack.label}: ${run.stderr.slice(0, 300)}`);
+      assert.match(run.stderr, attack.message, attack.label);
+      assert.ok(run.stderr.length < 1000, attack.label);
+      assert.ok(run.maxRssKb < 300 * 1024, `${attack.label}: ${run.maxRssKb} KB`);
+      assert.ok(run.ms < 5_000, `${attack.label}: ${run.ms} ms`);
+    }
+    // The most a doc within the caps costs: two variants of a table of 10,000 rows, each a finding.
+    const within = docFile(rowsTables(10_000, 2, true));
+    for (const args of [
+      ["--check", within],
+      ["--update", within, "-o", join(tempDir(), "out.adoc"), "--json"],
+    ]) {
+      const run = await measured(["render", RHCOS, ...args]);
+      assert.ok(run.maxRssKb < 300 * 1024, `${args[0]}: ${run.maxRssKb} KB`);
+      assert.ok(run.ms < 5_000, `${args[0]}: ${run.ms} ms`);
+    }
   });
 
   it("attack: invalid UTF-8 -> INVALID_DOCUMENT naming the line, the file untouched", async () => {
