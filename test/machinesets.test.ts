@@ -471,3 +471,218 @@ describe("machinesets: hostile input (real process)", () => {
     assert.equal(noSpec[0]?.status, "unknown");
   });
 });
+
+/** The AWS fixture with the stale MachineSet's AMI replaced by `ami`. */
+const awsWith = (ami: string) => text("aws-machinesets.yaml").replace(`id: ${AWS_OLD}`, `id: ${ami}`);
+const OLD_STREAM = fixturePath("rhcos-4.8-stream.json"); // holds AWS_OLD for x86_64 us-east-1
+const CUSTOM_AMI = "ami-0123456789abcdef0"; // in no stream
+
+describe("machinesets --previous: AMIs the installer shipped against custom AMIs", () => {
+  it("an AMI of a --previous stream is stale; the wanted one stays current", async () => {
+    const reports = await check([STREAM, "--previous", OLD_STREAM, "-f", ms("aws-machinesets.yaml")]);
+    assert.equal(reports[0]?.status, "current");
+    assert.equal(reports[1]?.status, "stale");
+    assert.equal(reports[1]?.current, AWS_OLD);
+    assert.match(reports[1]?.notes.join(" "), /an AMI of a previous stream/);
+  });
+
+  it("an AMI of neither the stream nor a --previous stream is unknown (a custom AMI, left alone): no patch, -o writes it back unchanged", async () => {
+    const reports = await check([STREAM, "--previous", OLD_STREAM, "-f", "-"], {
+      stdin: awsWith(CUSTOM_AMI),
+    });
+    assert.equal(reports[1]?.status, "unknown");
+    assert.match(reports[1]?.reason, /not an AMI of this stream or the previous ones: a custom AMI/);
+    assert.equal(reports[1]?.patch, undefined);
+    const run = await spawnBootstream(
+      ["machinesets", STREAM, "--previous", OLD_STREAM, "-f", "-", "-o", "-"],
+      {
+        stdin: awsWith(CUSTOM_AMI),
+      },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, awsWith(CUSTOM_AMI));
+  });
+
+  it("without --previous any other AMI counts as stale, with a note saying so", async () => {
+    const reports = await check([STREAM, "-f", "-"], { stdin: awsWith(CUSTOM_AMI) });
+    assert.equal(reports[1]?.status, "stale");
+    assert.match(reports[1]?.notes.join(" "), /not in this stream.*AllowedAMIs.*--previous/);
+  });
+
+  it("the library takes the known AMIs as checkMachineSets' knownAmis (streamAmis of the older streams)", async () => {
+    const { checkMachineSets, parseKubeObjects, streamAmis } = await import(
+      "../src/kube/machinesets/index.ts"
+    );
+    const { parseStream } = await import("../src/schema/parse.ts");
+    const [stream, old] = [parseStream(readFileSync(STREAM)), parseStream(readFileSync(OLD_STREAM))];
+    const knownAmis = streamAmis([old]);
+    assert.ok(knownAmis.has(AWS_OLD));
+    const objects = parseKubeObjects(awsWith(CUSTOM_AMI), "in.yaml");
+    const statuses = (options: object) =>
+      checkMachineSets(objects, stream, { defaultArch: "x86_64", ...options }).reports.map((r) => r.status);
+    assert.equal(statuses({})[1], "stale");
+    assert.equal(statuses({ knownAmis })[1], "unknown");
+  });
+});
+
+describe("machinesets: flags that cannot work together", () => {
+  it("--configmap with a trust flag is a usage error (exit 2): a ConfigMap carries no detached signature", async () => {
+    const dir = tempDir();
+    const configMap = join(dir, "coreos-bootimages.yaml");
+    assert.equal((await runBootstream(["configmap", STREAM, "-o", configMap])).code, 0);
+    const trust = [
+      ["--stream-key", join(dir, "key.asc")],
+      ["--stream-signature", join(dir, "stream.sig")],
+      ["--max-age", "14d"],
+      ["--state-dir", dir],
+      ["--allow-rollback"],
+    ];
+    for (const flag of trust) {
+      const run = await spawnBootstream([
+        "machinesets",
+        "--configmap",
+        configMap,
+        ...flag,
+        "-f",
+        ms("aws-machinesets.yaml"),
+      ]);
+      assert.equal(run.code, 2, `${flag[0]}: ${run.stderr}`);
+      assert.match(
+        run.stderr,
+        new RegExp(`${flag[0]} cannot check --configmap: .*no detached signature.*as SOURCE`),
+      );
+      assert.equal(run.stdout, "");
+    }
+  });
+
+  it("--default-arch takes Kubernetes and RPM names and the stream's architectures; anything else is exit 2 naming them", async () => {
+    const run = await spawnBootstream([
+      "machinesets",
+      STREAM,
+      "-f",
+      ms("aws-machinesets.yaml"),
+      "--default-arch",
+      "x86-64",
+      "--check",
+    ]);
+    assert.equal(run.code, 2, run.stdout);
+    assert.match(
+      run.stderr,
+      /--default-arch "x86-64": expected .*amd64, arm64, ppc64le, s390x, x86_64, aarch64/,
+    );
+    for (const arch of ["amd64", "x86_64", "s390x"]) {
+      const ok = await spawnBootstream([
+        "machinesets",
+        STREAM,
+        "-f",
+        ms("aws-machinesets.yaml"),
+        "--default-arch",
+        arch,
+      ]);
+      assert.equal(ok.code, 0, `${arch}: ${ok.stderr}`);
+    }
+  });
+
+  it("--json with -o - is a usage error (exit 2): both would write to standard output", async () => {
+    const run = await spawnBootstream([
+      "machinesets",
+      STREAM,
+      "-f",
+      ms("aws-machinesets.yaml"),
+      "--json",
+      "-o",
+      "-",
+    ]);
+    assert.equal(run.code, 2);
+    assert.equal(JSON.parse(run.stdout).error.code, "USAGE");
+  });
+
+  it("--help names --previous, the --configmap trust rule and the YAML 1.1 reading", async () => {
+    const run = await runBootstream(["machinesets", "--help"]);
+    assert.match(run.stdout, /--previous <source>/);
+    assert.match(run.stdout, /without --previous any other AMI counts as stale/);
+    assert.match(run.stdout, /ConfigMap carries no detached signature/);
+    assert.match(run.stdout, /YAML 1\.1/);
+  });
+});
+
+describe("machinesets: the user-data check needs the Secrets", () => {
+  it("says on stderr that it did not check stub user-data when no Secrets were given; --json says it in a field", async () => {
+    const plain = await spawnBootstream(["machinesets", STREAM, "-f", ms("aws-machinesets.yaml")]);
+    assert.equal(plain.code, 0);
+    assert.match(plain.stderr, /user-data not checked .*oc get machinesets,secrets .*--user-data-secrets/);
+    const json = await spawnBootstream(["machinesets", STREAM, "-f", ms("aws-machinesets.yaml"), "--json"]);
+    const found = JSON.parse(json.stdout);
+    assert.equal(found.userDataChecked, false);
+    assert.match(found.userDataNote, /--user-data-secrets/);
+    assert.doesNotMatch(json.stderr, /user-data not checked/);
+    // The Azure List carries its Secret: checked, nothing said.
+    const azure = await spawnBootstream([
+      "machinesets",
+      STREAM,
+      "-f",
+      ms("azure-machinesets.yaml"),
+      "--json",
+    ]);
+    assert.equal(JSON.parse(azure.stdout).userDataChecked, true);
+    assert.doesNotMatch(azure.stderr, /user-data not checked/);
+  });
+});
+
+describe("machinesets -o: comments, block scalars and YAML 1.1", () => {
+  it("keeps a comment inside the Azure image mapping it gives a new key (the key is one inserted line)", async () => {
+    const input = text("azure-machinesets.yaml").replace(
+      '              sku: ""\n',
+      '              # the gallery image the installer uploaded\n              sku: ""\n',
+    );
+    assert.notEqual(input, text("azure-machinesets.yaml"));
+    const run = await spawnBootstream(["machinesets", STREAM, "-f", "-", "-o", "-"], { stdin: input });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(
+      run.stdout,
+      /offer: aro4\n {14}publisher: azureopenshift\n {14}resourceID: ""\n {14}# the gallery image the installer uploaded\n {14}sku: 417-v2\n {14}type: MarketplaceNoPlan\n {14}version: 417\.94\.20240701\n/,
+    );
+  });
+
+  it("refuses (exit 1, nothing written) where a comment lies inside a field it must write whole", async () => {
+    // ami has both id and filters: the operator writes the id alone, so the mapping is written anew.
+    const input = awsWith(AWS_OLD).replace(
+      `ami:\n              id: ${AWS_OLD}\n`,
+      `ami:\n              id: ${AWS_OLD}\n              # pinned by hand\n              arn: arn:aws:ec2:us-east-1::image/${AWS_OLD}\n`,
+    );
+    assert.notEqual(input, awsWith(AWS_OLD));
+    const dir = tempDir();
+    const [file, out] = [join(dir, "in.yaml"), join(dir, "out.yaml")];
+    writeFileSync(file, input);
+    const run = await spawnBootstream(["machinesets", STREAM, "-f", file, "-o", out]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /comment inside the image field would be lost.*nothing written/);
+    assert.throws(() => readFileSync(out));
+  });
+
+  it("rewrites an AMI written as a block scalar (id: |-) as one plain scalar, keeping the line break after it", async () => {
+    const input = awsWith(AWS_OLD).replace(`id: ${AWS_OLD}\n`, `id: |-\n                ${AWS_OLD}\n`);
+    assert.notEqual(input, awsWith(AWS_OLD));
+    const run = await spawnBootstream(["machinesets", STREAM, "-f", "-", "-o", "-"], { stdin: input });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, awsWith(AWS_X86));
+  });
+
+  it("reads `boot: yes` and `autoDelete: on` as true, as oc does (YAML 1.1), and keeps them as written", async () => {
+    const list = JSON.parse(text("gcp-machinesets.json"));
+    const yaml = (await import("yaml")).stringify(list, { lineWidth: 0 });
+    const input = yaml.replaceAll("boot: true", "boot: yes").replaceAll("autoDelete: true", "autoDelete: on");
+    assert.match(input, /boot: yes/);
+    const reports = await check([STREAM, "-f", "-"], { stdin: input });
+    assert.deepEqual(
+      reports.map((r) => r.status),
+      ["current", "stale", "stale", "unknown"],
+    );
+    const run = await spawnBootstream(["machinesets", STREAM, "-f", "-", "-o", "-"], { stdin: input });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(
+      run.stdout,
+      input.replaceAll("rhcos-48-83-202102230316-0-gcp-", "rhcos-416-94-202405291527-0-gcp-"),
+    );
+  });
+});

@@ -97,7 +97,7 @@ function refuseTrustWithConfigMap(flags: MachineSetsFlags): void {
   if (given.length > 0)
     throw new BootstreamError(
       "USAGE",
-      `${given.join(", ")} cannot check --configmap: a ConfigMap carries the stream without its detached signature; verify the stream itself and give it as SOURCE instead`,
+      `${given.join(", ")} cannot check --configmap: a ConfigMap carries no detached signature (it holds the stream alone); verify the stream itself and give it as SOURCE instead`,
     );
 }
 

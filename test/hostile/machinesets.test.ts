@@ -5,13 +5,13 @@
  * and the merge patches applied by a real RFC 7386 implementation (kubectl).
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
-import { spawnBootstream } from "../helpers/cli.ts";
+import { BIN, spawnBootstream } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/fixtures.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read deep JSON.
@@ -338,4 +338,115 @@ describe("machinesets --patch applied by kubectl (a real JSON merge patch)", () 
       assert.ok(patched >= 1);
     });
   }
+});
+
+/** Runs the real executable under GNU time: exit code, stdout, stderr and peak RSS in MB. */
+function measured(args: string[]): {
+  code: number;
+  stdout: string;
+  stderr: string;
+  peakMb: number;
+  seconds: number;
+} {
+  const started = Date.now();
+  const run = spawnSync("/usr/bin/time", ["-f", "peak-rss-kb %M", process.execPath, BIN, ...args], {
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  const kb = Number(/peak-rss-kb (\d+)/.exec(run.stderr)?.[1]);
+  assert.ok(Number.isFinite(kb), run.stderr);
+  return {
+    code: run.status ?? -1,
+    stdout: run.stdout,
+    stderr: run.stderr,
+    peakMb: kb / 1024,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+describe("machinesets: input that would cost gigabytes as a YAML tree is refused before one is built", () => {
+  const cases: [string, string][] = [
+    ["4 MB of --- lines (a million empty YAML documents)", "---\n".repeat(1_000_000)],
+    [
+      "a 3.9 MB JSON List of 1.3 million empty items",
+      `{"kind":"List","items":[${Array(1_300_000).fill("{}").join(",")}]}`,
+    ],
+    ["a YAML List of 800,000 empty flow items", `kind: List\nitems:\n${"- {}\n".repeat(800_000)}`],
+  ];
+  for (const [what, input] of cases) {
+    it(`${what}: TOO_LARGE (exit 2) naming the limit, in seconds and well under 300 MB`, () => {
+      const file = join(tempDir(), "in");
+      writeFileSync(file, input);
+      const run = measured(["machinesets", STREAM, "-f", file, "--json", "-o", join(tempDir(), "out")]);
+      assert.equal(run.code, 2, run.stderr);
+      const { error } = JSON.parse(run.stdout);
+      assert.equal(error.code, "TOO_LARGE");
+      assert.match(error.message, /more than (10000 YAML documents|500000 nodes)[\s\S]*, the limit/);
+      assert.ok(run.peakMb < 200, `peak RSS ${run.peakMb.toFixed(0)} MB`);
+      assert.ok(run.seconds < 5, `took ${run.seconds} s`);
+    });
+  }
+
+  it("a List of more than 10,000 items is TOO_LARGE however small each item", async () => {
+    const input = `{"kind":"List","items":[${Array(10_001).fill("1").join(",")}]}`;
+    const run = await spawnBootstream(["machinesets", STREAM, "-f", "-", "--json"], { stdin: input });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(JSON.parse(run.stdout).error.message, /more than 10000 items, the limit/);
+  });
+
+  it("JSON is read by the JSON decoder: a duplicate key is refused (exit 1) with its line and pointer", async () => {
+    const input = '{"kind": "List",\n "items": [{"kind": "MachineSet", "kind": "Secret"}]}';
+    const run = await spawnBootstream(["machinesets", STREAM, "-f", "-"], { stdin: input });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /-: not JSON at \/items\/0\/kind: expected unique keys.*line 2/);
+    assert.doesNotMatch(run.stderr, /\n\s+at /);
+  });
+});
+
+describe("machinesets -o: CRLF input written whole keeps oc's unindented lists", () => {
+  it("a boot disk given by a merge key is written out as a mapping whose list sits at its key's column, with CRLF", async () => {
+    const lines = [
+      "apiVersion: v1",
+      "kind: List",
+      "items:",
+      "- kind: MachineSet",
+      "  metadata:",
+      "    name: a",
+      "    namespace: openshift-machine-api",
+      "  spec:",
+      "    template:",
+      "      spec:",
+      "        providerSpec:",
+      "          value:",
+      "            kind: GCPMachineProviderSpec",
+      "            diskDefaults: &disk",
+      "              autoDelete: true",
+      "              licenses:",
+      "              - projects/rhcos-cloud/global/licenses/x",
+      "            disks:",
+      "            - <<: *disk",
+      "              boot: true",
+      `              image: ${GCP}rhcos-48-83-202102230316-0-gcp-x86-64`,
+      "",
+    ];
+    const input = lines.join("\r\n");
+    const { code, stderr, out } = await rewrite(input);
+    assert.equal(code, 0, stderr);
+    const pad = " ".repeat(14);
+    assert.ok(
+      out.endsWith(
+        [
+          "            disks:",
+          "            - autoDelete: true",
+          `${pad}licenses:`,
+          `${pad}- projects/rhcos-cloud/global/licenses/x`,
+          `${pad}boot: true`,
+          `${pad}image: ${GCP_X86}`,
+          "",
+        ].join("\r\n"),
+      ),
+      out,
+    );
+    assert.doesNotMatch(out, /[^\r]\n/);
+  });
 });

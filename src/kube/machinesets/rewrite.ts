@@ -9,6 +9,7 @@
  * is written.
  */
 import {
+  type Document,
   isAlias,
   isMap,
   isScalar,
@@ -49,6 +50,8 @@ interface Layout {
   indentSeq: boolean;
   /** JSON: the indentation unit of the input. */
   jsonIndent: string;
+  /** The document being rewritten: aliases and merge keys resolve against it. */
+  doc?: Document.Parsed;
 }
 
 function layoutOf(parsed: KubeObjects): Layout {
@@ -181,7 +184,7 @@ function splicesFor(node: Node | null | undefined, value: unknown, layout: Layou
     // E.g. an image field that comes from a merge key (`<<: *base`): changing it there would change every user.
     throw new Error("cannot locate an image field in the input to rewrite it");
   }
-  if (isDeepEqual(node.toJSON(), value)) return;
+  if (isDeepEqual(node.toJS(layout.doc as Document.Parsed, { maxAliasCount: -1 }), value)) return;
   const range: [number, number] = [node.range[0], node.range[1]];
   if (isMap(node) && isPlainObject(value) && !isAlias(node)) {
     const keys = node.items.map(keyOf);
@@ -236,7 +239,12 @@ export function rewriteObjects(parsed: KubeObjects, edits: readonly ObjectEdit[]
     const path = [...object.path, ...PROVIDER_SPEC_VALUE, ...change.path];
     const doc = parsed.documents[object.document];
     try {
-      splicesFor(doc?.getIn(path, true) as Node | undefined, change.to, layout, splices);
+      splicesFor(
+        doc?.getIn(path, true) as Node | undefined,
+        change.to,
+        doc === undefined ? layout : { ...layout, doc },
+        splices,
+      );
     } catch (cause) {
       throw new BootstreamError(
         "INVALID_DOCUMENT",
