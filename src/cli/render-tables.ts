@@ -7,6 +7,7 @@ import {
   ASCIIDOC_OS_NAME,
   checkDocTables,
   counted,
+  DOC_MAX_ROWS,
   DOC_TABLE_MAX_ROWS,
   type DocCheckOptions,
   type DocFormat,
@@ -112,8 +113,8 @@ the architectures, and then only kinds the file has for some architecture are re
 Exit 0 when equal; 1 on any difference, when the file has none of the tables asked for
 (nothing was checked), or when a table is malformed (a caption without a table, no closing
 |===, a caption twice, a caption that is ours but for case or spacing such as .X86_64, a
-table of more than ${DOC_TABLE_MAX_ROWS} rows: the message names the line); 2 when the file cannot
-be read (missing, a symlink, a directory, over 4 MiB). A caption's architecture has a digit
+table of more than ${DOC_TABLE_MAX_ROWS} rows or tables of ${DOC_MAX_ROWS} in all: the message names the
+line); 2 when the file cannot be read (missing, a symlink, a directory, over 4 MiB). A caption's architecture has a digit
 (x86_64, aarch64, s390x), so a block title such as ".available AMIs" stays prose.
 An ifdef::, ifndef:: or include:: line inside a table is an error: which rows Asciidoctor
 keeps depends on attributes bootstream does not know; put it around the whole table. The
