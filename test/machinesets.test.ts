@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { type CliRun, runBootstream, spawnBootstream } from "./helpers/cli.ts";
 import { fixturePath, tempDir } from "./helpers/fixtures.ts";
+import { testKey } from "./helpers/keys.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read deep JSON.
 type Json = Record<string, any>;
@@ -507,6 +508,31 @@ describe("machinesets --previous: AMIs the installer shipped against custom AMIs
     const reports = await check([STREAM, "-f", "-"], { stdin: awsWith(CUSTOM_AMI) });
     assert.equal(reports[1]?.status, "stale");
     assert.match(reports[1]?.notes.join(" "), /not in this stream.*AllowedAMIs.*--previous/);
+  });
+
+  it("--previous streams must be signed by --stream-key too, each by its own .asc (--stream-signature is SOURCE's)", async () => {
+    const openpgp = await import("openpgp");
+    const { privateKey, publicKey } = await testKey("machinesets test");
+    const dir = tempDir();
+    const key = join(dir, "key.asc");
+    writeFileSync(key, publicKey.armor());
+    const sign = async (from: string, to: string, signature: string) => {
+      const bytes = readFileSync(from);
+      writeFileSync(to, bytes);
+      const message = await openpgp.createMessage({ binary: bytes });
+      writeFileSync(signature, await openpgp.sign({ message, signingKeys: privateKey, detached: true }));
+    };
+    const [current, old] = [join(dir, "current.json"), join(dir, "old.json")];
+    await sign(STREAM, current, join(dir, "current.sig"));
+    const args = ["machinesets", current, "--stream-key", key, "--state-dir", dir];
+    const withSig = [...args, "--stream-signature", join(dir, "current.sig"), "--previous", old, "-f", "-"];
+    writeFileSync(old, readFileSync(OLD_STREAM)); // not signed yet
+    const unsigned = await spawnBootstream(withSig, { stdin: awsWith(CUSTOM_AMI) });
+    assert.equal(unsigned.code, 4, unsigned.stderr);
+    await sign(OLD_STREAM, old, `${old}.asc`);
+    const signed = await spawnBootstream([...withSig, "--json"], { stdin: awsWith(CUSTOM_AMI) });
+    assert.equal(signed.code, 0, signed.stderr);
+    assert.equal(JSON.parse(signed.stdout).machineSets[1].status, "unknown");
   });
 
   it("the library takes the known AMIs as checkMachineSets' knownAmis (streamAmis of the older streams)", async () => {
