@@ -63,8 +63,8 @@ export {
 } from "./query/index.ts";
 export { findMarketplaceImage, listMarketplaceImages, type MarketplaceImage } from "./query/marketplace.ts";
 export {
-  type CheckOptions as DocCheckOptions,
   checkDocTables,
+  type DocCheckOptions,
   type DocFormat,
   type DocTable,
   type DocUpdate,

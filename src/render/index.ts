@@ -1,7 +1,5 @@
 /** Tables of a stream for documentation, and checking or updating the tables a document has. */
 
-/** The old name, until src/index.ts exports DocCheckOptions under its own name; then remove. */
-export type { DocCheckOptions as CheckOptions } from "./check.ts";
 export {
   checkDocTables,
   counted,
