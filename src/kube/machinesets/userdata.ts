@@ -47,7 +47,7 @@ function decodeBase64(text: string): string | undefined {
 export function stubIgnition(secret: Json, name: string): StubIgnition {
   const data = dig(secret, "data", "userData");
   if (typeof data !== "string")
-    return { secret: name, note: `secret ${name} has no data.userData (it is ${describeValue(data)})` };
+    return { secret: name, note: `secret ${name}: data.userData is ${describeValue(data)}` };
   const text = decodeBase64(data);
   if (text === undefined)
     return { secret: name, note: `secret ${name}: data.userData is not base64 of UTF-8 text` };
