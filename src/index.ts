@@ -45,7 +45,9 @@ export {
   type ObjectEdit,
   ocPatchCommand,
   parseKubeObjects,
+  resolveDefaultArch,
   rewriteObjects,
+  streamAmis,
 } from "./kube/machinesets/index.ts";
 export {
   ARTIFACT_KINDS,
