@@ -344,6 +344,27 @@ export function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
+const utf8KeepingBom = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * UTF-8 bytes of a text file (YAML, AsciiDoc, Markdown) as text, a byte-order mark kept, so a
+ * rewrite gives every other byte back; invalid UTF-8 is INVALID_DOCUMENT naming `name` and the
+ * line, which an editor can jump to.
+ */
+export function decodeUtf8Text(bytes: Uint8Array, name: string): string {
+  try {
+    return utf8KeepingBom.decode(bytes);
+  } catch (cause) {
+    const offset = firstInvalidUtf8Offset(bytes);
+    let line = 1;
+    for (let i = bytes.indexOf(0x0a); i !== -1 && i < offset; i = bytes.indexOf(0x0a, i + 1)) line++;
+    throw new BootstreamError("INVALID_DOCUMENT", `${name}:${line}: expected UTF-8 text`, {
+      path: name,
+      cause,
+    });
+  }
+}
+
 function firstInvalidUtf8Offset(bytes: Uint8Array): number {
   let i = 0;
   while (i < bytes.length) {

@@ -1,5 +1,7 @@
 /** `bootstream machinesets`: MachineSets against the boot images a stream (or the ConfigMap) wants. */
+
 import { Command, Option } from "commander";
+import { decodeUtf8Text } from "../canonical/parse.ts";
 import { BootstreamError } from "../errors.ts";
 import { parseStreamConfigMap } from "../kube/configmap.ts";
 import {
@@ -55,12 +57,8 @@ async function readInput(ctx: CliContext, path: string, what: string): Promise<s
     path === "-"
       ? (await readSource("-", { ...sourceOptions(ctx, {}), maxBytes: INPUT_MAX_BYTES })).bytes
       : await readLocalFile(path, what);
-  try {
-    // The BOM stays in the text: -o writes the input back byte for byte (the parser skips it).
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
-  } catch (cause) {
-    throw new BootstreamError("INVALID_DOCUMENT", `${path}: ${what} is not UTF-8 text`, { path, cause });
-  }
+  // The BOM stays in the text: -o writes the input back byte for byte (the parser skips it).
+  return decodeUtf8Text(bytes, path === "-" ? `${what} on stdin` : path);
 }
 
 async function streamFrom(

@@ -17,8 +17,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { decodeUtf8Text } from "../canonical/parse.ts";
 import { BootstreamError } from "../errors.ts";
-import { decodeUtf8Text, readTextFileNoFollow, replaceTextFileIfUnchanged } from "./text-file.ts";
+import { readTextFileNoFollow, replaceTextFileIfUnchanged } from "./text-file.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bootstream-text-file-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,6 +5,7 @@
  * may point anywhere, a FIFO would block, and a file edited while we worked must not lose the edit.
  */
 import { lstat } from "node:fs/promises";
+import { decodeUtf8Text } from "../canonical/parse.ts";
 import { BootstreamError } from "../errors.ts";
 import { formatBytes } from "../source/read.ts";
 import { rewriteTarget, writeFileAtomic } from "./atomic.ts";
@@ -66,35 +67,6 @@ export async function readTextFileNoFollow(path: string, options: ReadTextFileOp
     return { path, text, bom: text.startsWith("\uFEFF"), identity: identityOf(info) };
   } finally {
     await handle.close();
-  }
-}
-
-/**
- * UTF-8 bytes as text, a byte-order mark kept (so a rewrite keeps every byte); invalid UTF-8
- * is INVALID_DOCUMENT naming `name` and the line, which an editor can jump to.
- */
-export function decodeUtf8Text(bytes: Uint8Array, name: string): string {
-  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-  try {
-    return decoder.decode(bytes);
-  } catch (cause) {
-    // A newline byte never occurs inside a UTF-8 sequence: the first line that fails alone is the culprit.
-    let start = 0;
-    let line = 1;
-    for (; start < bytes.length; line++) {
-      const end = bytes.indexOf(0x0a, start);
-      const stop = end === -1 ? bytes.length : end;
-      try {
-        decoder.decode(bytes.subarray(start, stop));
-      } catch {
-        break;
-      }
-      start = stop + 1;
-    }
-    throw new BootstreamError("INVALID_DOCUMENT", `${name}:${line}: expected UTF-8 text`, {
-      path: name,
-      cause,
-    });
   }
 }
 
