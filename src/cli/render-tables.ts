@@ -26,7 +26,7 @@ import {
   updateDocTables,
 } from "../render/index.ts";
 import type { Stream } from "../schema/stream.ts";
-import { hasControlCharacter, quoted } from "../schema/text.ts";
+import { hasControlCharacter, printable, quoted } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";
@@ -207,6 +207,8 @@ async function checkOrUpdate(
   flags: RenderFlags,
 ): Promise<number> {
   const { ctx } = kit;
+  // The name as messages print it: a docs checkout is someone else's tree, its names too.
+  const shownPath = printable(path);
   const doc = await readTextFileNoFollow(path, { maxBytes: DOC_MAX_BYTES, what: "docs file" });
   const docTables = findDocTables(doc.text, format, path);
   const update =
@@ -217,7 +219,7 @@ async function checkOrUpdate(
   if (checked.length === 0 && findings.length === 0)
     throw new BootstreamError(
       "NOT_FOUND",
-      `${path}: none of the tables asked for (captions like ".x86_64 {op-system} AMIs", see --help): nothing was checked`,
+      `${shownPath}: none of the tables asked for (captions like ".x86_64 {op-system} AMIs", see --help): nothing was checked`,
       { path },
     );
   const shown = findings.slice(0, FINDINGS_SHOWN);
@@ -230,12 +232,12 @@ async function checkOrUpdate(
   if (update === undefined) {
     if (flags.json) ctx.stdout.write(toJsonText(summary));
     else {
-      printFindings(ctx.stdout, shown, findings.length, path);
+      printFindings(ctx.stdout, shown, findings.length, shownPath);
       writeLine(
         ctx.stderr,
         findings.length === 0
-          ? `${path}: ${counted(checked.length, "table")} ${checked.length === 1 ? "matches" : "match"} the stream`
-          : `${path}: ${counted(findings.length, "difference")}`,
+          ? `${shownPath}: ${counted(checked.length, "table")} ${checked.length === 1 ? "matches" : "match"} the stream`
+          : `${shownPath}: ${counted(findings.length, "difference")}`,
       );
     }
     return findings.length === 0 ? 0 : 1;
@@ -244,22 +246,27 @@ async function checkOrUpdate(
   else if (update.rewritten.length > 0) await replaceTextFileIfUnchanged(doc, update.text);
   if (flags.json)
     ctx.stdout.write(toJsonText({ ...summary, rewritten: update.rewritten.map((t) => t.caption) }));
-  printFindings(ctx.stderr, shown, findings.length, path);
+  printFindings(ctx.stderr, shown, findings.length, shownPath);
   const done = flags.output === undefined ? "rewrote" : "updated in the output:";
   for (const table of update.rewritten)
-    writeLine(ctx.stderr, `${path}:${table.captionLine}: ${done} ${quoted(table.caption)}`);
+    writeLine(ctx.stderr, `${shownPath}:${table.captionLine}: ${done} ${quoted(table.caption)}`);
   const unresolved = update.unresolved.length;
   if (unresolved > 0)
     writeLine(
       ctx.stderr,
-      `${path}: ${counted(unresolved, "difference")} ${unresolved === 1 ? "needs" : "need"} a hand edit (see above)`,
+      `${shownPath}: ${counted(unresolved, "difference")} ${unresolved === 1 ? "needs" : "need"} a hand edit (see above)`,
     );
-  else if (update.rewritten.length === 0) writeLine(ctx.stderr, `${path}: up to date`);
+  else if (update.rewritten.length === 0) writeLine(ctx.stderr, `${shownPath}: up to date`);
   return unresolved === 0 ? 0 : 1;
 }
 
 /** One line per finding, the first FINDINGS_SHOWN of `total`, then how many more there are. */
-function printFindings(out: Writable, shown: readonly RenderFinding[], total: number, path: string): void {
-  for (const finding of shown) writeLine(out, findingMessage(finding, path));
+function printFindings(
+  out: Writable,
+  shown: readonly RenderFinding[],
+  total: number,
+  shownPath: string,
+): void {
+  for (const finding of shown) writeLine(out, findingMessage(finding, shownPath));
   if (total > shown.length) writeLine(out, `... and ${total - shown.length} more`);
 }

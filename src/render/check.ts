@@ -135,7 +135,8 @@ function compareTable(doc: DocTable, stream: Stream): RenderFinding[] {
 
 /** One line per finding: `DOC:LINE: "CAPTION": KEY: what differs`, safe to print on a terminal. */
 export function findingMessage(finding: RenderFinding, docName: string): string {
-  const where = `${docName}${finding.line === undefined ? "" : `:${finding.line}`}: ${quoted(finding.caption)}`;
+  // The doc's name is printed as its values are: a control character in it would reach the terminal.
+  const where = `${printable(docName)}${finding.line === undefined ? "" : `:${finding.line}`}: ${quoted(finding.caption)}`;
   const key = printable(finding.key ?? "");
   const values = (cells: readonly string[] | undefined) => (cells ?? []).map(quoted).join(", ");
   switch (finding.kind) {

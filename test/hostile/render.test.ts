@@ -11,6 +11,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { hasControlCharacterBesidesLayout } from "../../src/schema/text.ts";
 import { BIN, runBootstream, spawnBootstream } from "../helpers/cli.ts";
 import { fixtureJson, fixturePath, tempDir, writeJson } from "../helpers/fixtures.ts";
 import { fillUp, smallTmpfs } from "../helpers/full-disk.ts";
@@ -458,5 +459,24 @@ describe("render --update: the file system", () => {
       assert.equal(readFileSync(doc, "utf8"), text);
       assert.deepEqual(strays(dir, ["amis.adoc"]), []);
     });
+  });
+});
+
+describe("render: what reaches the terminal", () => {
+  // A docs checkout is someone else's tree: a file name is as hostile as the file.
+
+  it("attack: a doc named with ESC, a C1 CSI and a bidi override -> --check and --update print the name escaped", async () => {
+    const name = "amis\u001b]0;owned\u0007\u009b2J\u202eeb.adoc";
+    const doc = docFile(await x86Amis(), name);
+    const check = await spawnBootstream(["render", newerStream(), "--check", doc]);
+    assert.equal(check.code, 1, check.stderr);
+    assert.match(check.stdout, /amis\\u001b\]0;owned\\u0007\\u009b2J\\u202eeb\.adoc:\d+: "x86_64/);
+    const update = await spawnBootstream(["render", newerStream(), "--update", doc]);
+    assert.equal(update.code, 0, update.stderr);
+    assert.match(update.stderr, /\\u202eeb\.adoc:1: rewrote "x86_64 \{op-system\} AMIs"/);
+    const again = await spawnBootstream(["render", newerStream(), "--update", doc]);
+    assert.match(again.stderr, /\\u202eeb\.adoc: up to date/);
+    for (const run of [check, update, again])
+      assert.ok(!hasControlCharacterBesidesLayout(run.stdout + run.stderr), run.stdout + run.stderr);
   });
 });
