@@ -3,7 +3,6 @@
 import { Command, Option } from "commander";
 import { decodeUtf8Text } from "../canonical/parse.ts";
 import { BootstreamError } from "../errors.ts";
-import { parseStreamConfigMap } from "../kube/configmap.ts";
 import {
   checkMachineSets,
   isKubernetesName,
@@ -17,8 +16,8 @@ import {
   resolveDefaultArch,
   rewriteObjects,
   streamAmis,
+  streamFromConfigMap,
 } from "../kube/machinesets/index.ts";
-import { parseStream } from "../schema/parse.ts";
 import type { Stream } from "../schema/stream.ts";
 import { printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
@@ -68,10 +67,10 @@ async function streamFrom(
 ): Promise<{ name: string; stream: Stream }> {
   if (flags.configmap !== undefined) {
     const text = await readInput(ctx, flags.configmap, "ConfigMap");
-    const configMap = parseStreamConfigMap(text);
+    const configMap = streamFromConfigMap(text, flags.configmap);
     return {
       name: `${flags.configmap} (ConfigMap ${configMap.namespace}/${configMap.name})`,
-      stream: parseStream(configMap.stream),
+      stream: configMap.stream,
     };
   }
   const { name, stream } = await loadStream(source as string, streamSourceOptions(ctx, flags));

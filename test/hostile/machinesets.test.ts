@@ -450,3 +450,80 @@ describe("machinesets -o: CRLF input written whole keeps oc's unindented lists",
     assert.doesNotMatch(out, /[^\r]\n/);
   });
 });
+
+describe("machinesets --configmap: a ConfigMap that is not what the cluster holds", () => {
+  const RHCOS = fileURLToPath(new URL("../fixtures/upstream/rhcos-installer-stream.json", import.meta.url));
+  const streamText = () => readFileSync(RHCOS, "utf8");
+  const configMap = (stream: string, name = "coreos-bootimages"): Json => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name, namespace: "openshift-machine-config-operator" },
+    data: { releaseVersion: "4.16.0", stream },
+  });
+  async function withConfigMap(content: string) {
+    const file = join(tempDir(), "cm.yaml");
+    writeFileSync(file, content);
+    const run = await spawnBootstream(["machinesets", "--configmap", file, "-f", ms("aws-machinesets.yaml")]);
+    return { file, run };
+  }
+
+  it("attack: data.stream that is not JSON, or a stream with __proto__ -> exit 1 naming the file, data.stream and the place", async () => {
+    const notJson = await withConfigMap(JSON.stringify(configMap("{not json")));
+    assert.equal(notJson.run.code, 1, notJson.run.stderr);
+    assert.match(
+      notJson.run.stderr,
+      /cm\.yaml: data\.stream: \/: expected a string key in object, found "n" at line 1 column 2/,
+    );
+    const proto = streamText().replace('"architectures": {', '"architectures": {"__proto__": {},');
+    const protoRun = await withConfigMap(JSON.stringify(configMap(proto)));
+    assert.equal(protoRun.run.code, 1, protoRun.run.stderr);
+    assert.match(
+      protoRun.run.stderr,
+      /cm\.yaml: data\.stream: \/architectures\/__proto__: expected a key other than "__proto__"/,
+    );
+    const notStream = await withConfigMap(JSON.stringify(configMap('{"a": 1}')));
+    assert.equal(notStream.run.code, 1, notStream.run.stderr);
+    assert.match(notStream.run.stderr, /cm\.yaml: data\.stream: \/stream: expected a string/);
+  });
+
+  it("attack: two ConfigMaps (YAML documents or a List) -> exit 1 naming both, not the YAML library's advice; a List of one is read", async () => {
+    const one = JSON.stringify(configMap(streamText()));
+    const two = JSON.stringify(configMap(streamText(), "other"));
+    for (const content of [
+      `---\n${one}\n---\n${two}\n`,
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: [JSON.parse(one), JSON.parse(two)] }),
+    ]) {
+      const { run } = await withConfigMap(content);
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(
+        run.stderr,
+        /cm\.yaml: expected one ConfigMap \(coreos-bootimages\), found 2: coreos-bootimages, other/,
+      );
+      assert.doesNotMatch(run.stderr, /parseAllDocuments/);
+    }
+    const list = await withConfigMap(
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: [JSON.parse(one)] }),
+    );
+    assert.equal(list.run.code, 0, list.run.stderr);
+    assert.match(
+      list.run.stderr,
+      /\(ConfigMap openshift-machine-config-operator\/coreos-bootimages\): 4 MachineSets: 2 current, 1 stale, 1 unknown/,
+    );
+    const none = await withConfigMap(text("aws-machinesets.yaml"));
+    assert.equal(none.run.code, 1, none.run.stderr);
+    assert.match(
+      none.run.stderr,
+      /cm\.yaml: expected one ConfigMap \(coreos-bootimages\), found none \(kinds: List\)|cm\.yaml: expected one ConfigMap \(coreos-bootimages\), found none \(kinds: MachineSet\)/,
+    );
+  });
+
+  it("attack: data.stream over the 1 MiB a ConfigMap may hold -> TOO_LARGE (exit 2): no cluster could have carried it", async () => {
+    const padded = streamText().replace(
+      '"stream": "rhcos-4.16"',
+      `"stream": "rhcos-4.16", "padding": "${"x".repeat(1024 * 1024)}"`,
+    );
+    const { run } = await withConfigMap(JSON.stringify(configMap(padded)));
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /cm\.yaml: data\.stream is .*more than the 1 MiB a ConfigMap may hold/);
+  });
+});

@@ -15,6 +15,7 @@ import { indexSecrets, machineSetStub } from "./userdata.ts";
 
 export { resolveDefaultArch } from "./arch.ts";
 export { streamAmis } from "./aws.ts";
+export { type ConfigMapStream, streamFromConfigMap } from "./configmap.ts";
 export {
   type KubeFormat,
   type KubeObject,
