@@ -32,6 +32,7 @@ export {
   toPointer,
 } from "./errors.ts";
 export {
+  type ConfigMapStream,
   checkMachineSets,
   isKubernetesName,
   type KubeFormat,
@@ -48,6 +49,7 @@ export {
   resolveDefaultArch,
   rewriteObjects,
   streamAmis,
+  streamFromConfigMap,
 } from "./kube/machinesets/index.ts";
 export {
   ARTIFACT_KINDS,

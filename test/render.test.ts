@@ -645,6 +645,16 @@ describe("render --check: what a check takes for a table, and what it requires",
     assert.match(run.stderr, /: 1 difference$/m);
   });
 
+  it("a selection the stream has no table for is NOT_FOUND (exit 1), not an empty page", async () => {
+    // rhcos-4.16 has no AMIs for s390x.
+    const run = await spawnBootstream(["render", RHCOS, "--what", "amis", "-a", "s390x"]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(run.stdout, "");
+    assert.match(run.stderr, /rhcos-4\.16 has no amis tables for s390x/);
+    const json = await spawnBootstream(["render", RHCOS, "--what", "amis", "-a", "s390x", "--json"]);
+    assert.equal((JSON.parse(json.stdout) as { error: { code: string } }).error.code, "NOT_FOUND");
+  });
+
   it("--json with --format csv (no --check) is a usage error, not quietly JSON", async () => {
     const run = await spawnBootstream(["render", RHCOS, "--json", "--format", "csv"]);
     assert.equal(run.code, 2, run.stderr);

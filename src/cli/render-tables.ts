@@ -103,6 +103,7 @@ it by (ARCH is x86_64, aarch64, ...; OS the --os-name):
   .ARCH OS artifacts                            platform, format, file URL, SHA256, signature URL
 --what amis selects the first kind, artifacts the last, images all the others. Markdown
 captions are **ARCH OS TITLE** lines. Architectures: -a in the order given, else all, sorted.
+Rendering exits 1 (NOT_FOUND) when the stream has none of the tables asked for.
 
 --check reads the file's tables (AsciiDoc, or Markdown for .md files or --format markdown),
 matches rows by region or key and prints one line per row that differs, is missing or is
@@ -168,6 +169,14 @@ Examples:
       };
       if (docPath === undefined || docFormat === undefined) {
         const tables = streamTables(stream, selection);
+        // Nothing to print is a finding, as for query: a docs build must not publish an empty page.
+        if (tables.length === 0)
+          throw new BootstreamError(
+            "NOT_FOUND",
+            `${printable(stream.stream)} has no ${flags.what === "all" ? "" : `${flags.what} `}tables${
+              flags.arch === undefined ? "" : ` for ${[...new Set(flags.arch)].map(printable).join(", ")}`
+            }`,
+          );
         const text =
           format === "json" ? toJsonText(tablesJson(stream.stream, tables)) : renderTables(tables, format);
         await emitDocument(ctx, text, flags.output);
