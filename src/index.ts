@@ -32,7 +32,14 @@ export {
   toPointer,
 } from "./errors.ts";
 export {
+  type ConfigMapOptions,
   type ConfigMapStream,
+  type ParsedConfigMap,
+  parseStreamConfigMap,
+  streamConfigMap,
+  streamFromConfigMap,
+} from "./kube/configmap.ts";
+export {
   checkMachineSets,
   isKubernetesName,
   type KubeFormat,
@@ -49,7 +56,6 @@ export {
   resolveDefaultArch,
   rewriteObjects,
   streamAmis,
-  streamFromConfigMap,
 } from "./kube/machinesets/index.ts";
 export {
   ARTIFACT_KINDS,

@@ -121,4 +121,45 @@ describe("bootstream configmap", () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /the ConfigMap has no data.stream string/);
   });
+
+  it("extract reads the ConfigMap as oc prints it in a List, byte for byte, and names the file otherwise", async () => {
+    const made = await runBootstream(["configmap", fixturePath("rhcos-installer-stream.json")]);
+    const dir = tempDir();
+    const list = join(dir, "list.yaml");
+    const indented = made.stdout.replace(/^/gm, "    ").replace(/^ {4}apiVersion/, "  - apiVersion");
+    writeFileSync(list, `apiVersion: v1\nkind: List\nitems:\n${indented}`);
+    const extracted = await runBootstream(["configmap", "extract", list]);
+    assert.equal(extracted.code, 0, extracted.stderr);
+    assert.equal(extracted.stdout, fixtureText("rhcos-installer-stream.json"));
+    // Two ConfigMaps: which one is meant cannot be told.
+    const two = join(dir, "two.yaml");
+    writeFileSync(two, `${made.stdout}---\n${made.stdout.replace("name: coreos-bootimages", "name: other")}`);
+    const run = await runBootstream(["configmap", "extract", two]);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      /two\.yaml: expected one ConfigMap \(kind: ConfigMap\), found 2: coreos-bootimages, other/,
+    );
+  });
+
+  it("extract refuses a data.stream over 1 MiB and an alias bomb, naming the file", async () => {
+    const dir = tempDir();
+    const big = join(dir, "big.yaml");
+    writeFileSync(
+      big,
+      `kind: ConfigMap\nmetadata: {name: coreos-bootimages}\ndata:\n  stream: "${"x".repeat(1024 * 1024 + 1)}"\n`,
+    );
+    const tooLarge = await runBootstream(["configmap", "extract", big]);
+    assert.equal(tooLarge.code, 2, tooLarge.stderr);
+    assert.match(tooLarge.stderr, /big\.yaml: data\.stream is 1048577 bytes, more than the 1 MiB/);
+    const bomb = join(dir, "bomb.yaml");
+    const levels = Array.from(
+      { length: 12 },
+      (_, i) => `l${i + 1}: &l${i + 1} [${Array(9).fill(`*l${i}`).join(",")}]`,
+    );
+    writeFileSync(bomb, `kind: ConfigMap\nl0: &l0 "lol"\n${levels.join("\n")}\ndata: {stream: "{}"}\n`);
+    const run = await runBootstream(["configmap", "extract", bomb]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /bomb\.yaml/);
+  });
 });

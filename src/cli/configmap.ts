@@ -1,5 +1,6 @@
 /** `bootstream configmap`: the in-cluster ConfigMap carrying a stream, and back. */
 import { Command } from "commander";
+import { decodeUtf8Text } from "../canonical/parse.ts";
 import { PLACEHOLDER_RELEASE_VERSION, parseStreamConfigMap, streamConfigMap } from "../kube/configmap.ts";
 import { readSource } from "../source/read.ts";
 import type { CommandKit } from "./context.ts";
@@ -66,7 +67,7 @@ Examples:
       .action((file: string, flags: { output?: string }) =>
         kit.run(false, async () => {
           const { bytes, name } = await readSource(file, sourceOptions(ctx, {}));
-          const parsed = parseStreamConfigMap(new TextDecoder().decode(bytes));
+          const parsed = parseStreamConfigMap(decodeUtf8Text(bytes, name), name);
           await emitDocument(ctx, parsed.stream, flags.output);
           writeLine(
             ctx.stderr,

@@ -3,6 +3,7 @@
 import { Command, Option } from "commander";
 import { decodeUtf8Text } from "../canonical/parse.ts";
 import { BootstreamError } from "../errors.ts";
+import { streamFromConfigMap } from "../kube/configmap.ts";
 import {
   checkMachineSets,
   isKubernetesName,
@@ -16,7 +17,6 @@ import {
   resolveDefaultArch,
   rewriteObjects,
   streamAmis,
-  streamFromConfigMap,
 } from "../kube/machinesets/index.ts";
 import type { Stream } from "../schema/stream.ts";
 import { printable } from "../schema/text.ts";

@@ -4,8 +4,12 @@
  * the release it belongs to (a placeholder that release tooling replaces). The stream text
  * goes in as a YAML literal block, so extracting gives the same bytes back.
  */
-import { Document, parse as parseYaml } from "yaml";
+import { Document } from "yaml";
 import { BootstreamError } from "../errors.ts";
+import { describeValue, isPlainObject } from "../schema/documents.ts";
+import { parseDocumentAs } from "../schema/parse.ts";
+import type { Stream } from "../schema/stream.ts";
+import { parseKubeObjects } from "./objects.ts";
 
 /** Kubernetes refuses ConfigMaps over 1 MiB. */
 export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
@@ -59,39 +63,78 @@ export interface ParsedConfigMap {
   stream: string;
 }
 
-/** Reads a stream ConfigMap (YAML or JSON). */
-export function parseStreamConfigMap(text: string): ParsedConfigMap {
-  let value: unknown;
-  try {
-    value = parseYaml(text, { prettyErrors: false });
-  } catch (cause) {
+const stringAt = (value: unknown, ...keys: string[]): unknown => {
+  let at = value;
+  for (const key of keys) at = isPlainObject(at) && Object.hasOwn(at, key) ? at[key] : undefined;
+  return at;
+};
+const textAt = (value: unknown, ...keys: string[]): string => {
+  const at = stringAt(value, ...keys);
+  return typeof at === "string" ? at : "";
+};
+
+/**
+ * The one ConfigMap of `text` (YAML or JSON, as `oc get configmap ... -o yaml|json` prints it,
+ * alone or in a List) and the stream it carries. Read as kubectl reads it (YAML 1.1, capped
+ * before a tree is built; see kube/objects.ts). Every message names `file`: INVALID_DOCUMENT
+ * for none or several ConfigMaps or no `data.stream` string; TOO_LARGE for a stream over the
+ * 1 MiB Kubernetes lets a ConfigMap hold (no cluster carries it).
+ */
+export function parseStreamConfigMap(text: string, file = "the ConfigMap"): ParsedConfigMap {
+  const { objects } = parseKubeObjects(text, file);
+  const configMaps = objects.filter((o) => o.kind === "ConfigMap");
+  const only = configMaps[0];
+  if (only === undefined || configMaps.length > 1) {
+    const found =
+      only === undefined
+        ? `none (kinds: ${[...new Set(objects.map((o) => o.kind || "(no kind)"))].join(", ") || "no objects"})`
+        : `${configMaps.length}: ${configMaps.map((o) => textAt(o.value, "metadata", "name") || "(no name)").join(", ")}`;
     throw new BootstreamError(
       "INVALID_DOCUMENT",
-      `not a YAML or JSON ConfigMap: ${(cause as Error).message.split("\n")[0]}`,
-      { cause },
+      `${file}: expected one ConfigMap (kind: ConfigMap), found ${found}`,
+      {
+        path: "/kind",
+      },
     );
   }
-  const doc = value as {
-    kind?: unknown;
-    metadata?: { name?: unknown; namespace?: unknown };
-    data?: Record<string, unknown>;
-  } | null;
-  if (doc === null || typeof doc !== "object" || doc.kind !== "ConfigMap") {
-    throw new BootstreamError("INVALID_DOCUMENT", "expected a ConfigMap (kind: ConfigMap)", {
-      path: "/kind",
-    });
-  }
-  const stream = doc.data?.stream;
-  if (typeof stream !== "string") {
-    throw new BootstreamError("INVALID_DOCUMENT", "the ConfigMap has no data.stream string", {
-      path: "/data/stream",
-    });
-  }
-  const releaseVersion = doc.data?.releaseVersion;
+  // Where it is, when it is not the whole file: "/items/0", "document 2".
+  const where = only.where === "/" ? "" : `${only.where}: `;
+  const stream = stringAt(only.value, "data", "stream");
+  if (typeof stream !== "string")
+    throw new BootstreamError(
+      "INVALID_DOCUMENT",
+      `${file}: ${where}the ConfigMap has no data.stream string (found ${describeValue(stream)})`,
+      { path: "/data/stream" },
+    );
+  const size = Buffer.byteLength(stream);
+  if (size > CONFIGMAP_MAX_BYTES)
+    throw new BootstreamError(
+      "TOO_LARGE",
+      `${file}: ${where}data.stream is ${size} bytes, more than the 1 MiB a ConfigMap may hold: Kubernetes refuses it, so no cluster carries it`,
+      { path: "/data/stream" },
+    );
+  const releaseVersion = stringAt(only.value, "data", "releaseVersion");
   return {
-    name: String(doc.metadata?.name ?? ""),
-    namespace: String(doc.metadata?.namespace ?? ""),
+    name: textAt(only.value, "metadata", "name"),
+    namespace: textAt(only.value, "metadata", "namespace"),
     releaseVersion: typeof releaseVersion === "string" ? releaseVersion : undefined,
     stream,
   };
+}
+
+export interface ConfigMapStream {
+  /** metadata.name and metadata.namespace of the ConfigMap ("" when absent). */
+  name: string;
+  namespace: string;
+  stream: Stream;
+}
+
+/**
+ * The valid stream a ConfigMap file carries. Stream errors name the file and `data.stream`: a
+ * pointer such as `/architectures` alone would read as a place in the ConfigMap.
+ */
+export function streamFromConfigMap(text: string, file: string): ConfigMapStream {
+  const parsed = parseStreamConfigMap(text, file);
+  const stream = parseDocumentAs("stream", parsed.stream, { name: `${file}: data.stream` }).data;
+  return { name: parsed.name, namespace: parsed.namespace, stream };
 }

@@ -497,7 +497,7 @@ describe("machinesets --configmap: a ConfigMap that is not what the cluster hold
       assert.equal(run.code, 1, run.stderr);
       assert.match(
         run.stderr,
-        /cm\.yaml: expected one ConfigMap \(coreos-bootimages\), found 2: coreos-bootimages, other/,
+        /cm\.yaml: expected one ConfigMap \(kind: ConfigMap\), found 2: coreos-bootimages, other/,
       );
       assert.doesNotMatch(run.stderr, /parseAllDocuments/);
     }
@@ -513,7 +513,7 @@ describe("machinesets --configmap: a ConfigMap that is not what the cluster hold
     assert.equal(none.run.code, 1, none.run.stderr);
     assert.match(
       none.run.stderr,
-      /cm\.yaml: expected one ConfigMap \(coreos-bootimages\), found none \(kinds: List\)|cm\.yaml: expected one ConfigMap \(coreos-bootimages\), found none \(kinds: MachineSet\)/,
+      /cm\.yaml: expected one ConfigMap \(kind: ConfigMap\), found none \(kinds: List\)|cm\.yaml: expected one ConfigMap \(kind: ConfigMap\), found none \(kinds: MachineSet\)/,
     );
   });
 

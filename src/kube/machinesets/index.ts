@@ -5,17 +5,14 @@
  * (pkg/controller/machine-set-boot-image/), without touching a cluster.
  */
 import type { Stream } from "../../schema/stream.ts";
+import type { KubeObject, KubeObjects } from "../objects.ts";
 import { machineSetArch } from "./arch.ts";
-import type { KubeObject, KubeObjects } from "./documents.ts";
 import { machineSetPatch } from "./patch.ts";
 import { checkProviderSpec } from "./platforms.ts";
 import type { ObjectEdit } from "./rewrite.ts";
 import { dig, type Json, type MachineSetStatus } from "./types.ts";
 import { indexSecrets, machineSetStub } from "./userdata.ts";
 
-export { resolveDefaultArch } from "./arch.ts";
-export { streamAmis } from "./aws.ts";
-export { type ConfigMapStream, streamFromConfigMap } from "./configmap.ts";
 export {
   type KubeFormat,
   type KubeObject,
@@ -24,7 +21,9 @@ export {
   MAX_ITEMS,
   MAX_NODES,
   parseKubeObjects,
-} from "./documents.ts";
+} from "../objects.ts";
+export { resolveDefaultArch } from "./arch.ts";
+export { streamAmis } from "./aws.ts";
 export { isKubernetesName, mergeDiff, ocPatchCommand } from "./patch.ts";
 export { type ObjectEdit, rewriteObjects } from "./rewrite.ts";
 export type { ImageChange, MachineSetStatus } from "./types.ts";

@@ -26,7 +26,7 @@ import { isDeepEqual } from "../../canonical/equal.ts";
 import { BootstreamError } from "../../errors.ts";
 import { isPlainObject } from "../../schema/documents.ts";
 import { hasControlCharacter } from "../../schema/text.ts";
-import { type KubeFormat, type KubeObject, type KubeObjects, parseKubeObjects } from "./documents.ts";
+import { type KubeFormat, type KubeObject, type KubeObjects, parseKubeObjects } from "../objects.ts";
 import { PROVIDER_SPEC_VALUE } from "./patch.ts";
 import type { ImageChange, Json } from "./types.ts";
 

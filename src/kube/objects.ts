@@ -6,9 +6,9 @@
  * when a rewrite asks for them.
  */
 import { type Document, isMap, isSeq, Lexer, parseAllDocuments, type Tags } from "yaml";
-import { parseJson } from "../../canonical/parse.ts";
-import { BootstreamError, toPointer } from "../../errors.ts";
-import { isPlainObject } from "../../schema/documents.ts";
+import { parseJson } from "../canonical/parse.ts";
+import { BootstreamError, toPointer } from "../errors.ts";
+import { isPlainObject } from "../schema/documents.ts";
 
 /** Aliases have no place in `oc` output; a few are tolerated, a "billion laughs" is not. */
 const MAX_ALIAS_COUNT = 16;
