@@ -19,7 +19,7 @@ import {
   streamAmis,
 } from "../kube/machinesets/index.ts";
 import type { Stream } from "../schema/stream.ts";
-import { printable } from "../schema/text.ts";
+import { counted, printable } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
 import { readSource } from "../source/read.ts";
 import { type CliContext, type CommandKit, writeLine } from "./context.ts";
@@ -152,7 +152,7 @@ function patchScript(reports: readonly MachineSetReport[]): string {
 
 function summary(reports: readonly MachineSetReport[]): string {
   const count = (status: string) => reports.filter((r) => r.status === status).length;
-  return `${reports.length} MachineSet${reports.length === 1 ? "" : "s"}: ${count("current")} current, ${count("stale")} stale, ${count("unknown")} unknown, ${count("not-managed")} not managed`;
+  return `${counted(reports.length, "MachineSet")}: ${count("current")} current, ${count("stale")} stale, ${count("unknown")} unknown, ${count("not-managed")} not managed`;
 }
 
 async function secretsFrom(

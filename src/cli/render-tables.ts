@@ -6,7 +6,6 @@ import { readTextFileNoFollow, replaceTextFileIfUnchanged } from "../files/text-
 import {
   ASCIIDOC_OS_NAME,
   checkDocTables,
-  counted,
   DOC_MAX_ROWS,
   DOC_TABLE_MAX_ROWS,
   type DocCheckOptions,
@@ -26,7 +25,7 @@ import {
   updateDocTables,
 } from "../render/index.ts";
 import type { Stream } from "../schema/stream.ts";
-import { hasControlCharacter, printable, quoted } from "../schema/text.ts";
+import { counted, hasControlCharacter, printable, quoted } from "../schema/text.ts";
 import { loadStream } from "../source/load.ts";
 import type { CommandKit } from "./context.ts";
 import { writeLine } from "./context.ts";

@@ -6,7 +6,7 @@
  * with such rows and leaves every other byte of the document as it was.
  */
 import type { Stream } from "../schema/stream.ts";
-import { printable, quoted } from "../schema/text.ts";
+import { counted, printable, quoted } from "../schema/text.ts";
 import { type DocFormat, DocLines, type DocTable } from "./doc.ts";
 import {
   type RenderedTable,
@@ -161,11 +161,6 @@ export function findingMessage(finding: RenderFinding, docName: string): string 
     case "columns":
       return `${where}: the doc's table has other columns than ${TABLE_SPECS[finding.table].columns.join(", ")}: rewrite it by hand once`;
   }
-}
-
-/** `1 row`, `2 rows`: a count and its noun. */
-export function counted(n: number, noun: string, plural = `${noun}s`): string {
-  return `${n} ${n === 1 ? noun : plural}`;
 }
 
 /** Findings `--update` resolves by rewriting a table. */

@@ -2,7 +2,6 @@
 
 export {
   checkDocTables,
-  counted,
   type DocCheckOptions,
   type DocUpdate,
   type FindingKind,
